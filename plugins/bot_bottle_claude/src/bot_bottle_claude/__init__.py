@@ -1,0 +1,1 @@
+"""bot-bottle provider for Anthropic's Claude Code CLI (``claude``)."""

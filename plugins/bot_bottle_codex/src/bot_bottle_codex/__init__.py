@@ -1,0 +1,1 @@
+"""bot-bottle provider for OpenAI's Codex CLI (``codex``)."""

@@ -1,0 +1,1 @@
+"""bot-bottle backend that runs bottles as Docker containers."""

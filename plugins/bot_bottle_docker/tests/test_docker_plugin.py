@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bot_bottle_docker import plugin
+from bot_bottle_docker.images import agent_image_tag
+
+from bot_bottle_core.config import Agent, Bottle, Settings
+from bot_bottle_core.plan import PrepareRequest
+
+
+def request(tmp_path: Path, dockerfile: Path, base: str | None = None) -> PrepareRequest:
+    return PrepareRequest(
+        slug="demo-abcde",
+        agent=Agent(name="demo", source=tmp_path / "a.md", bottle="demo", provider="shell"),
+        bottle=Bottle(name="demo", source=tmp_path / "m.yaml"),
+        provider="shell",
+        settings=Settings(base_image=base),
+        state_dir=tmp_path,
+        dockerfile=dockerfile,
+        routes=(),
+        env=(),
+    )
+
+
+def test_unreachable_engine_is_unavailable_with_a_reason(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nothing.sock")
+    avail = plugin.is_available()
+    assert avail.available is False
+    assert "Docker is not running or not reachable" in avail.reason
+
+
+def test_image_tag_follows_the_build_context(tmp_path):
+    df = tmp_path / "ctx" / "Dockerfile"
+    df.parent.mkdir()
+    df.write_text("FROM x\n")
+    one = agent_image_tag("shell", df, "base:1")
+    assert one == agent_image_tag("shell", df, "base:1")
+    assert one != agent_image_tag("shell", df, "base:2")
+    (df.parent / "extra.sh").write_text("echo\n")
+    assert agent_image_tag("shell", df, "base:1") != one
+    assert one.startswith("bot-bottle-agent-shell:")
+
+
+@pytest.mark.docker
+def test_prepare_plans_from_the_engine_and_creates_nothing(engine, tmp_path):
+    df = tmp_path / "Dockerfile"
+    df.write_text("FROM scratch\n")
+    before = {c.id for c in engine.containers.list(all=True)}
+    nets = {n.id for n in engine.networks.list()}
+    plan = plugin.prepare(request(tmp_path, df, base="local/base:1"))
+    runtimes = engine.info().get("Runtimes") or {}
+    assert plan.runtime == ("runsc" if "runsc" in runtimes else "runc")
+    assert plan.image == agent_image_tag("shell", df, "local/base:1")
+    assert plan.details["base image"] == "local/base:1"
+    assert {c.id for c in engine.containers.list(all=True)} == before
+    assert {n.id for n in engine.networks.list()} == nets

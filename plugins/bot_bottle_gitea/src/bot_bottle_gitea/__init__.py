@@ -1,0 +1,1 @@
+"""bot-bottle git host plugin: per-bottle deploy keys on Gitea."""

@@ -1,0 +1,1 @@
+"""bot-bottle backend that runs each bottle in a smolvm microVM."""

@@ -1,0 +1,44 @@
+"""What every command shares: the home, the working directory, the plugins."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from ..config import Config, load_config
+from ..dispatch import Plugins
+from ..home import Home
+from ..state import StateStore
+
+
+class AppContext:
+    """Loaded lazily so `--help` and simple commands stay fast."""
+
+    def __init__(self) -> None:
+        self.cwd = Path.cwd()
+
+    @cached_property
+    def home(self) -> Home:
+        return Home.from_env()
+
+    @cached_property
+    def plugins(self) -> Plugins:
+        return Plugins.load()
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.home, self.cwd)
+
+    @cached_property
+    def store(self) -> StateStore:
+        return StateStore(self.home.state_dir)
+
+    @property
+    def environ(self) -> dict[str, str]:
+        return dict(os.environ)
+
+
+pass_ctx = click.make_pass_decorator(AppContext, ensure=True)

@@ -1,0 +1,267 @@
+"""Every hook a bot-bottle plugin can implement, in one place.
+
+A plugin is a module (or object) registered through one of three
+entry-point groups; the group says its kind and the entry point's name is
+the plugin's name:
+
+* ``bot_bottle.backend``  -- where bottles run (``docker``, ``smolvm``);
+* ``bot_bottle.provider`` -- which agent CLI runs inside (``claude``, ``codex``);
+* ``bot_bottle.git_host`` -- services that mint deploy keys (``gitea``).
+
+Hooks come in two shapes. *Broadcast* hooks (``is_available``,
+``enumerate_active``, ``prepare_cleanup``, ``cleanup``) are asked of every
+plugin of a kind and the core merges the answers. *Targeted* hooks concern
+one named plugin -- the backend the user picked, the agent's provider --
+and the core calls only that plugin (see :mod:`bot_bottle_core.dispatch`).
+A plugin never has to check whether a call is meant for it.
+
+Implement a hook with ``@bot_bottle_core.hookimpl`` and a function of the
+same name; leave out arguments you do not need, as pluggy allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pluggy
+
+from .config import Agent
+from .plan import (
+    ActiveBottle,
+    AgentMode,
+    AuthProvision,
+    Availability,
+    BackendPlan,
+    CleanupItem,
+    CleanupOutcome,
+    DeployKey,
+    DeployKeyRequest,
+    PrepareRequest,
+    ProvisionStep,
+)
+
+PROJECT = "bot_bottle"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+# A callable a long step reports progress through, one line at a time.
+Progress = Callable[[str], None]
+
+# ---------------------------------------------------------------- every kind
+
+
+@hookspec
+def is_available() -> Availability:
+    """Say whether this plugin can work on this machine.
+
+    Broadcast. Return ``Availability.no(reason)`` with a reason a user can
+    act on ("the smolvm binary is not on PATH; pip install smolmachines").
+    Cross-backend commands (``list active``, ``cleanup``) skip unavailable
+    backends, so a Docker-only host never fails because of smolvm. Must be
+    cheap and must not raise; a plugin without this hook counts as available.
+    """
+
+
+# ---------------------------------------------------------------- backends
+
+
+@hookspec
+def prepare(request: PrepareRequest) -> BackendPlan:
+    """Plan a bottle without creating anything.
+
+    Targeted at the chosen backend. Decide the runtime (``runc``/``runsc``),
+    the image tag and anything else the preflight shows; write files the
+    launch will need into ``request.state_dir`` only. No container, network
+    or machine may exist after this returns.
+    """
+
+
+@hookspec
+def launch(
+    request: PrepareRequest,
+    plan: BackendPlan,
+    provision: Sequence[ProvisionStep],
+    progress: Progress,
+) -> None:
+    """Create and start the bottle that ``prepare`` planned.
+
+    Targeted. Build images (reporting through ``progress``), create networks,
+    sidecars and the agent, then apply the provider's ``provision`` steps
+    inside it. On any failure remove everything created so far before
+    raising, so nothing half-made is left behind.
+    """
+
+
+@hookspec
+def attach_argv(slug: str, argv: Sequence[str], tty: bool) -> list[str]:
+    """Return the host command that runs ``argv`` inside a running bottle.
+
+    Targeted. The core runs it in the foreground (for Docker this is the one
+    place the ``docker exec -it`` CLI is used).
+    """
+
+
+@hookspec
+def stop(slug: str, preserve: bool, progress: Progress) -> None:
+    """Tear down the bottle ``slug``.
+
+    Targeted at the backend recorded in the bottle's metadata. With
+    ``preserve`` the workspace volume is kept for ``resume``.
+    """
+
+
+@hookspec
+def enumerate_active() -> list[ActiveBottle]:
+    """List every bottle this backend is running.
+
+    Broadcast; the core concatenates the lists of all available backends for
+    ``list active`` and the dashboard. Should be one cheap query (Docker: one
+    labelled list call).
+    """
+
+
+@hookspec
+def prepare_cleanup(live_slugs: frozenset[str]) -> list[CleanupItem]:
+    """List leftovers this backend would remove, removing nothing.
+
+    Broadcast. ``live_slugs`` holds the bottles running on *any* backend, so
+    a backend never offers to reap another backend's live resources.
+    """
+
+
+@hookspec
+def cleanup(items: Sequence[CleanupItem], progress: Progress) -> list[CleanupOutcome]:
+    """Remove the given leftovers, best effort.
+
+    Broadcast; each backend receives only the items it offered. One failed
+    removal must not stop the rest: report it in its outcome and go on.
+    """
+
+
+# ---------------------------------------------------------------- providers
+
+
+@hookspec
+def agent_dockerfile() -> Path:
+    """Return the Dockerfile that builds this provider's agent image.
+
+    Targeted at the agent's provider. The file's directory is the build
+    context; the Dockerfile must accept a ``BASE_IMAGE`` build argument and
+    create the unprivileged user whose home ``agent_guest_home`` names.
+    """
+
+
+@hookspec
+def agent_guest_home() -> str:
+    """Return the agent user's home directory inside the bottle."""
+
+
+@hookspec
+def agent_argv(agent: Agent, mode: AgentMode) -> list[str]:
+    """Return the command that starts the agent CLI inside the bottle.
+
+    Targeted. ``mode`` is ``"fresh"`` for a new bottle and ``"resume"`` to
+    continue the last session (falling back to a fresh one when there is no
+    transcript). Include the provider's permission-bypass arguments: the
+    bottle, not the CLI, is the safety boundary.
+    """
+
+
+@hookspec
+def provision_auth(agent: Agent) -> AuthProvision:
+    """Declare how the agent CLI authenticates without holding a secret.
+
+    Targeted. Called at prepare time, so the routes show in the preflight:
+    return egress routes whose ``auth.token_ref`` names the host variable
+    with the real token (the egress sidecar injects it) and placeholder
+    environment variables, marked ``hidden``, that the CLI needs.
+    """
+
+
+@hookspec
+def provision_prompt(agent: Agent, guest_home: str) -> list[ProvisionStep]:
+    """Steps that install the agent's system prompt (the agent file's body)."""
+
+
+@hookspec
+def provision_skills(agent: Agent, guest_home: str) -> list[ProvisionStep]:
+    """Steps that install the agent's skills."""
+
+
+@hookspec
+def provision_settings(agent: Agent, guest_home: str) -> list[ProvisionStep]:
+    """Steps that pre-seed the CLI's settings.
+
+    Onboarding and permission prompts answered, label and colour in its
+    status line and theme: the first start must ask nothing.
+    """
+
+
+@hookspec
+def provision_supervise(agent: Agent, guest_home: str, url: str) -> list[ProvisionStep]:
+    """Steps that register the supervise MCP server at ``url`` with the CLI."""
+
+
+@hookspec
+def agent_transcript_dirs(guest_home: str) -> list[str]:
+    """Directories inside the bottle that hold the CLI's transcripts.
+
+    They are snapshotted into state when the agent exits and restored on
+    ``resume``.
+    """
+
+
+# ---------------------------------------------------------------- git hosts
+
+
+@hookspec
+def deploy_key_create(request: DeployKeyRequest) -> DeployKey:
+    """Create a deploy key for one bottle on the git host.
+
+    Targeted at the git host named by a repo's ``provisioned_key.plugin``.
+    Called at launch; the key is revoked at teardown.
+    """
+
+
+@hookspec
+def deploy_key_delete(key: DeployKey, token: str) -> None:
+    """Revoke a deploy key made by ``deploy_key_create``.
+
+    Targeted. A key that is already gone (HTTP 404) counts as deleted; any
+    other failure must raise so the operator sees it.
+    """
+
+
+# Which hooks belong to which kind; a plugin implementing another kind's
+# hook is refused at load time, which catches a plugin registered under the
+# wrong entry-point group.
+KIND_HOOKS: dict[str, frozenset[str]] = {
+    "backend": frozenset(
+        {
+            "prepare",
+            "launch",
+            "attach_argv",
+            "stop",
+            "enumerate_active",
+            "prepare_cleanup",
+            "cleanup",
+        }
+    ),
+    "provider": frozenset(
+        {
+            "agent_dockerfile",
+            "agent_guest_home",
+            "agent_argv",
+            "provision_auth",
+            "provision_prompt",
+            "provision_skills",
+            "provision_settings",
+            "provision_supervise",
+            "agent_transcript_dirs",
+        }
+    ),
+    "git_host": frozenset({"deploy_key_create", "deploy_key_delete"}),
+}
+COMMON_HOOKS = frozenset({"is_available"})
+KINDS = tuple(KIND_HOOKS)

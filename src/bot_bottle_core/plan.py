@@ -1,0 +1,160 @@
+"""Typed records that cross the plugin boundary.
+
+Hooks take and return these instead of dicts, so a plugin author sees in
+one place what the core hands over and what it expects back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import attrs
+
+from .config import Agent, Bottle, Route, Settings
+
+
+@attrs.frozen
+class Availability:
+    """Whether a plugin can work on this machine, and if not, why."""
+
+    available: bool
+    reason: str | None = None
+
+    @classmethod
+    def yes(cls) -> Availability:
+        return cls(True)
+
+    @classmethod
+    def no(cls, reason: str) -> Availability:
+        return cls(False, reason)
+
+
+@attrs.frozen
+class EnvVar:
+    """One variable set in the agent's environment.
+
+    ``hidden`` names are left out of the preflight (a provider's credential
+    placeholder, for instance); values are never printed at all.
+    """
+
+    name: str
+    value: str
+    hidden: bool = False
+
+
+@attrs.frozen
+class AuthProvision:
+    """What a provider adds so its CLI can authenticate without a secret.
+
+    ``routes`` are egress routes the provider owns (with ``auth`` pointing at
+    the host variable that holds the real token); ``env`` holds placeholders
+    the CLI needs to believe it is logged in.
+    """
+
+    routes: tuple[Route, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+
+
+@attrs.frozen
+class WriteFile:
+    """Provisioning step: write ``content`` to ``path`` inside the bottle."""
+
+    path: str
+    content: str
+    mode: int = 0o644
+
+
+@attrs.frozen
+class RunCommand:
+    """Provisioning step: run ``argv`` inside the bottle as the agent user."""
+
+    argv: tuple[str, ...]
+
+
+ProvisionStep = WriteFile | RunCommand
+
+
+@attrs.frozen
+class PrepareRequest:
+    """Everything the core has resolved before a backend prepares a bottle."""
+
+    slug: str
+    agent: Agent
+    bottle: Bottle
+    provider: str
+    settings: Settings
+    state_dir: Path
+    dockerfile: Path
+    routes: tuple[Route, ...]
+    env: tuple[EnvVar, ...]
+    copy_cwd: bool = False
+    cwd: Path = attrs.field(factory=Path.cwd)
+
+
+@attrs.frozen
+class BackendPlan:
+    """A backend's answer to ``prepare``: what it will create, for the preflight."""
+
+    backend: str
+    runtime: str
+    image: str
+    details: Mapping[str, str] = attrs.field(factory=dict)
+
+
+AgentMode = Literal["fresh", "resume"]
+
+
+@attrs.frozen
+class ActiveBottle:
+    """One running bottle as a backend sees it."""
+
+    backend: str
+    slug: str
+    agent: str
+    label: str | None = None
+    services: tuple[str, ...] = ()
+    started_at: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.label} ({self.agent})" if self.label else self.agent
+
+
+@attrs.frozen
+class CleanupItem:
+    """A leftover resource a backend offers to remove."""
+
+    backend: str
+    kind: str
+    name: str
+    slug: str | None = None
+
+
+@attrs.frozen
+class CleanupOutcome:
+    item: CleanupItem
+    ok: bool
+    error: str | None = None
+
+
+@attrs.frozen
+class DeployKeyRequest:
+    """Ask a git host for a per-bottle deploy key."""
+
+    slug: str
+    api_url: str
+    repo: str
+    public_key: str
+    token: str
+    read_only: bool = True
+
+
+@attrs.frozen
+class DeployKey:
+    """A deploy key the git host created; enough to delete it later."""
+
+    api_url: str
+    repo: str
+    key_id: str

@@ -1,0 +1,138 @@
+"""Step 1 of ``start``: turn an agent name into a planned bottle.
+
+Resolves the agent, its provider and bottle, the backend, the environment,
+the routes and the Dockerfile, writes the bottle's state directory, and asks
+the backend's ``prepare`` hook for its plan. Creates no container; the
+caller owns the state directory through a :class:`~.state.Claim` and decides
+whether it survives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import attrs
+
+from .config import Agent, Config, Route, resolve_env
+from .dispatch import Backend, Plugins, Provider
+from .errors import BotBottleError
+from .plan import BackendPlan, EnvVar, PrepareRequest
+from .routes_file import write_routes
+from .state import Claim, Metadata, write_metadata
+
+DEFAULT_BACKEND = "docker"
+
+Ask = Callable[[str, str], str]
+
+
+@attrs.frozen
+class Prepared:
+    """A planned bottle: what the preflight shows and the launch needs."""
+
+    request: PrepareRequest
+    plan: BackendPlan
+    backend: Backend
+    provider: Provider
+
+    @property
+    def visible_env(self) -> list[str]:
+        return sorted(v.name for v in self.request.env if not v.hidden)
+
+
+def find_agent(config: Config, name: str) -> Agent:
+    if name in config.agents:
+        return config.agents[name]
+    known = ", ".join(sorted(config.agents)) or "none"
+    raise BotBottleError(
+        f"Unknown agent '{name}'. Known agents: {known}. Agents are Markdown files in "
+        "agents/ under the bot-bottle config directory or a project's .bot-bottle/; "
+        "`bot-bottle config check` shows where they are looked for."
+    )
+
+
+def choose_backend(plugins: Plugins, config: Config, requested: str | None) -> Backend:
+    name = requested or config.settings.default_backend
+    if name is None:
+        installed = plugins.names("backend")
+        name = DEFAULT_BACKEND if DEFAULT_BACKEND in installed or not installed else installed[0]
+    backend = plugins.backend(name)
+    avail = backend.is_available()
+    if not avail.available:
+        raise BotBottleError(f"The backend '{name}' is not available here: {avail.reason}")
+    return backend
+
+
+def merge_routes(
+    bottle_routes: tuple[Route, ...],
+    provider_routes: tuple[Route, ...],
+    *,
+    bottle: str,
+    provider: str,
+) -> tuple[Route, ...]:
+    """The bottle's routes plus the provider's own; one host may not be in both."""
+    mine = {r.host for r in bottle_routes}
+    clash = sorted(r.host for r in provider_routes if r.host in mine)
+    if clash:
+        raise BotBottleError(
+            f"Bottle '{bottle}' routes {', '.join(clash)} itself, but provider '{provider}' "
+            "needs that host with its own credential. Remove the route from the bottle; "
+            "the provider adds it."
+        )
+    return bottle_routes + provider_routes
+
+
+def prepare_bottle(
+    *,
+    plugins: Plugins,
+    config: Config,
+    claim: Claim,
+    agent: Agent,
+    backend: Backend,
+    cwd: Path,
+    environ: Mapping[str, str],
+    ask: Ask | None,
+    copy_cwd: bool = False,
+) -> Prepared:
+    bottle = config.bottles[agent.bottle]
+    provider = plugins.provider(agent.provider)
+    resolved = resolve_env(bottle.env, environ=environ, ask=ask, bottle=bottle)
+    auth = provider.provision_auth(agent)
+    routes = merge_routes(
+        bottle.egress.routes, auth.routes, bottle=bottle.name, provider=provider.name
+    )
+    env = tuple(EnvVar(k, v) for k, v in resolved.values.items()) + auth.env
+    dockerfile = bottle.dockerfile or provider.agent_dockerfile()
+    if not dockerfile.is_file():
+        raise BotBottleError(
+            f"The Dockerfile {dockerfile} for bottle '{bottle.name}' does not exist "
+            f"(set in {bottle.source}). Fix the bottle's dockerfile path."
+        )
+    meta = Metadata(
+        slug=claim.slug,
+        agent=agent.name,
+        backend=backend.name,
+        provider=provider.name,
+        bottle=bottle.name,
+        cwd=str(cwd),
+        copy_cwd=copy_cwd,
+        label=agent.label,
+        color=agent.color,
+    )
+    write_metadata(claim.path, meta)
+    write_routes(claim.path, routes)
+    request = PrepareRequest(
+        slug=claim.slug,
+        agent=agent,
+        bottle=bottle,
+        provider=provider.name,
+        settings=config.settings,
+        state_dir=claim.path,
+        dockerfile=dockerfile,
+        routes=routes,
+        env=env,
+        copy_cwd=copy_cwd,
+        cwd=cwd,
+    )
+    plan = backend.prepare(request)
+    return Prepared(request=request, plan=plan, backend=backend, provider=provider)

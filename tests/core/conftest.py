@@ -1,0 +1,93 @@
+"""Fixtures for the core's tests: an isolated home and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import attrs
+import pytest
+
+
+@attrs.frozen
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@attrs.define
+class Env:
+    """A bot-bottle home in a temp dir, and a way to run the real CLI in it."""
+
+    home: Path
+    cwd: Path
+    extra: dict[str, str]
+
+    def write(self, rel: str, text: str) -> Path:
+        path = self.home / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    def manifest(self, text: str) -> Path:
+        return self.write("manifest.yaml", text)
+
+    def agent(self, name: str, text: str) -> Path:
+        return self.write(f"agents/{name}.md", text)
+
+    def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
+        full_env.update(BOT_BOTTLE_HOME=str(self.home), **self.extra, **(env or {}))
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot_bottle_core", *args],
+            cwd=self.cwd,
+            env=full_env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def bb(tmp_path: Path) -> Env:
+    home = tmp_path / "home"
+    cwd = tmp_path / "work"
+    home.mkdir()
+    cwd.mkdir()
+    return Env(home=home, cwd=cwd, extra={})
+
+
+def _fake_dist(
+    root: Path, dist: str, entry_points: dict[str, dict[str, str]], modules: dict[str, str]
+) -> Path:
+    """Install a tiny distribution by hand: a .dist-info on a sys.path entry.
+
+    That is all importlib.metadata needs to see an installed plugin, so
+    tests can add broken or conflicting plugins without pip.
+    """
+    info = root / f"{dist.replace('-', '_')}-9.9.9.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 9.9.9\n")
+    lines = []
+    for group, eps in entry_points.items():
+        lines.append(f"[{group}]")
+        lines += [f"{name} = {target}" for name, target in eps.items()]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    for mod, source in modules.items():
+        (root / f"{mod}.py").write_text(textwrap.dedent(source))
+    return root
+
+
+@pytest.fixture
+def fake_dist():
+    return _fake_dist

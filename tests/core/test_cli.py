@@ -1,0 +1,242 @@
+"""The CLI surface: the dry-run preflight, honest stubs, clean errors."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+PAPER_BACKEND = """
+from bot_bottle_core import hookimpl
+from bot_bottle_core.plan import BackendPlan
+
+@hookimpl
+def prepare(request):
+    (request.state_dir / "paper-prepared").write_text(request.slug)
+    return BackendPlan(backend="paper", runtime="paper-runtime", image="paper:" + request.provider,
+                       details={"dockerfile": request.dockerfile.name})
+"""
+
+SECRET = "s3cr3t-value-that-must-never-print"
+LITERAL_SECRET = "literal-pa55word-in-manifest"
+
+
+@pytest.fixture
+def paper(bb, tmp_path, fake_dist):
+    """A backend installed by hand that plans without creating anything."""
+    site = fake_dist(
+        tmp_path / "site",
+        "bot-bottle-paper",
+        {"bot_bottle.backend": {"paper": "paper_backend"}},
+        {"paper_backend": PAPER_BACKEND},
+    )
+    bb.extra["PYTHONPATH"] = str(site)
+    return bb
+
+
+def has_row(out: str, key: str, value: str) -> bool:
+    """Whether the preflight has a row ``key  value`` (padding may vary)."""
+    return re.search(rf"^\s+{key}\s+{re.escape(value)}$", out, re.M) is not None
+
+
+def state_entries(bb):
+    state = bb.home / "state"
+    return sorted(p.name for p in state.iterdir()) if state.exists() else []
+
+
+def test_help_shows_the_whole_surface(bb):
+    r = bb.run("--help")
+    assert r.code == 0
+    for cmd in (
+        "start",
+        "resume",
+        "attach",
+        "stop",
+        "list",
+        "cleanup",
+        "plugins",
+        "config",
+        "dashboard",
+        "supervise",
+        "routes",
+        "audit",
+    ):
+        assert f"  {cmd} " in r.out, cmd
+    r = bb.run("supervise", "--help")
+    for cmd in ("list", "show", "approve", "reject"):
+        assert f"  {cmd} " in r.out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("dashboard",),
+        ("supervise", "list", "--json"),
+        ("supervise", "show", "bob-abcde", "p1"),
+        ("supervise", "approve", "bob-abcde", "p1"),
+        ("supervise", "reject", "bob-abcde", "p1", "--reason", "no"),
+        ("routes", "list", "bob-abcde"),
+        ("routes", "edit", "bob-abcde"),
+        ("audit", "--json"),
+        ("list", "active"),
+        ("list", "active", "--json"),
+        ("cleanup", "--yes"),
+    ],
+)
+def test_unlanded_commands_say_so_in_one_line_and_exit_2(bb, args):
+    r = bb.run(*args)
+    assert r.code == 2, (r.out, r.err)
+    assert r.out == ""
+    assert r.err.strip().count("\n") == 0
+    assert "not available yet" in r.err
+
+
+def test_dry_run_prints_the_real_plan_and_creates_nothing(paper):
+    r = paper.run("start", "demo", "--dry-run", "--backend", "paper")
+    assert r.code == 0, r.err
+    out = r.out
+    assert "bot-bottle start: plan for demo-" in out
+    assert "demo (demo)  (provider shell)" in out
+    assert has_row(out, "backend", "paper")
+    assert has_row(out, "runtime", "paper-runtime")
+    assert has_row(out, "image", "paper:shell")
+    assert has_row(out, "egress", "example.com / [GET,HEAD]")
+    assert has_row(out, "env", "GREETING")
+    assert "hello from the bottle" not in out
+    assert "nothing was created" in out
+    assert state_entries(paper) == []
+
+
+def write_secret_config(bb):
+    bb.manifest(
+        f"""
+        bottles:
+          web:
+            env:
+              GH_TOKEN: "${{HOST_GH}}"
+              DB_PASSWORD: "{LITERAL_SECRET}"
+            egress:
+              routes:
+                - host: api.github.com
+                  path_allowlist: [/repos/me/app/]
+                  auth: {{scheme: Bearer, token_ref: HOST_GH}}
+            git:
+              repos:
+                - name: app
+                  upstream: ssh://git@git.example.test:2222/me/app.git
+                  identity: ~/.ssh/id_ed25519
+        """
+    )
+    bb.agent(
+        "coder",
+        "---\nbottle: web\nprovider: claude\nauth_token: HOST_CLAUDE\nlabel: bob\n---\n"
+        "Be careful.\n",
+    )
+    bb.agent("third", "---\nbottle: web\nprovider: fakeprov\nauth_token: HOST_FAKE\n---\n")
+
+
+@pytest.mark.parametrize(
+    ("agent", "route", "hidden"),
+    [
+        ("coder", "api.anthropic.com (all paths) [auth:Bearer]", "ANTHROPIC_AUTH_TOKEN"),
+        ("third", "api.fakeprov.test (all paths) [auth:Token]", "FAKEPROV_TOKEN"),
+    ],
+)
+def test_preflight_shows_names_never_values_for_any_provider(paper, agent, route, hidden):
+    write_secret_config(paper)
+    env = {"HOST_GH": SECRET, "HOST_CLAUDE": SECRET, "HOST_FAKE": SECRET}
+    r = paper.run("start", agent, "--dry-run", "--backend", "paper", env=env)
+    assert r.code == 0, r.err
+    assert "api.github.com /repos/me/app/ [auth:Bearer]" in r.out
+    assert route in r.out
+    assert "app → git.example.test:2222" in r.out
+    assert has_row(r.out, "env", "DB_PASSWORD, GH_TOKEN")
+    assert hidden not in r.out
+    for text in (r.out, r.err):
+        assert SECRET not in text and LITERAL_SECRET not in text
+    assert state_entries(paper) == []
+
+
+def test_label_and_color_flags_override_the_agent(paper):
+    r = paper.run("start", "demo", "--dry-run", "--backend", "paper", "--label", "alice")
+    assert r.code == 0, r.err
+    assert "alice (demo)" in r.out
+
+
+def test_missing_host_variable_is_named_and_nothing_is_left(paper):
+    write_secret_config(paper)
+    r = paper.run("start", "coder", "--dry-run", "--backend", "paper", env={"HOST_CLAUDE": "x"})
+    assert r.code == 1
+    assert "HOST_GH" in r.err and "Traceback" not in r.err
+    assert state_entries(paper) == []
+
+
+def test_start_without_launch_is_not_available_and_leaves_nothing(paper):
+    r = paper.run("start", "demo", "--yes", "--backend", "paper")
+    assert r.code == 2
+    assert "not available yet" in r.err and r.err.count("\n") == 1
+    assert state_entries(paper) == []
+
+
+def test_unknown_agent(bb):
+    r = bb.run("start", "nobody", "--dry-run")
+    assert r.code == 1
+    assert "Unknown agent 'nobody'. Known agents: demo." in r.err
+    assert "Traceback" not in r.err
+
+
+def test_unknown_backend(bb):
+    r = bb.run("start", "demo", "--dry-run", "--backend", "k8s")
+    assert r.code == 1
+    assert "Unknown backend 'k8s'. Installed backends: docker, smolvm." in r.err
+
+
+def test_unavailable_backend_says_why(bb):
+    r = bb.run("start", "demo", "--dry-run", "--backend", "smolvm", env={"PATH": "/usr/bin:/bin"})
+    assert r.code == 1
+    assert "backend 'smolvm' is not available here: the smolvm binary is not on PATH" in r.err
+
+
+def test_docker_not_running_is_one_clear_paragraph(bb, tmp_path):
+    r = bb.run(
+        "start",
+        "demo",
+        "--dry-run",
+        "--backend",
+        "docker",
+        env={"DOCKER_HOST": f"unix://{tmp_path}/no-such-docker.sock"},
+    )
+    assert r.code == 1
+    assert "Docker is not running or not reachable" in r.err
+    assert "Traceback" not in r.err
+    assert state_entries(bb) == []
+
+
+@pytest.mark.parametrize("cmd", ["resume", "attach", "stop"])
+def test_unknown_slug(bb, cmd):
+    r = bb.run(cmd, "ghost-zzzzz")
+    assert r.code == 1
+    assert "Unknown slug 'ghost-zzzzz'" in r.err and "Traceback" not in r.err
+
+
+def test_config_check_lists_what_it_loaded_without_values(bb):
+    write_secret_config(bb)
+    r = bb.run("config", "check")
+    assert r.code == 0, r.err
+    assert "Configuration is valid." in r.out
+    assert "web  (" in r.out and "coder" in r.out and "bob (coder)" in r.out
+    assert "GH_TOKEN (${HOST_GH})" in r.out and "DB_PASSWORD (literal)" in r.out
+    assert LITERAL_SECRET not in r.out
+    data = json.loads(bb.run("config", "check", "--json").out)
+    assert data["agents"]["third"]["provider"] == "fakeprov"
+    assert LITERAL_SECRET not in json.dumps(data)
+
+
+def test_config_mistake_is_a_clean_error(bb):
+    bb.manifest("bottles:\n  web:\n    egres: {}\n")
+    for args in (("config", "check"), ("start", "demo", "--dry-run")):
+        r = bb.run(*args)
+        assert r.code == 1
+        assert "manifest.yaml" in r.err and "egres" in r.err
+        assert "Traceback" not in r.err

@@ -1,0 +1,59 @@
+"""The hook specifications are one documented, grouped module."""
+
+from __future__ import annotations
+
+import inspect
+
+from bot_bottle_core import hookspecs
+
+
+def _specs():
+    return {
+        name: fn
+        for name, fn in vars(hookspecs).items()
+        if callable(fn) and hasattr(fn, f"{hookspecs.PROJECT}_spec")
+    }
+
+
+def test_every_hook_has_a_docstring():
+    specs = _specs()
+    assert len(specs) >= 15
+    undocumented = [n for n, fn in specs.items() if len((fn.__doc__ or "").strip()) < 20]
+    assert undocumented == []
+
+
+def test_every_hook_belongs_to_exactly_one_kind():
+    groups = [*hookspecs.KIND_HOOKS.values(), hookspecs.COMMON_HOOKS]
+    for name in _specs():
+        assert sum(name in g for g in groups) == 1, name
+    assert set().union(*groups) == set(_specs())
+
+
+def test_every_hook_is_typed():
+    for name, fn in _specs().items():
+        sig = inspect.signature(fn)
+        assert sig.return_annotation is not inspect.Signature.empty, name
+        for p in sig.parameters.values():
+            assert p.annotation is not inspect.Parameter.empty, f"{name}({p.name})"
+
+
+def test_issue_named_hooks_exist():
+    wanted = {
+        "prepare",
+        "launch",
+        "enumerate_active",
+        "prepare_cleanup",
+        "cleanup",
+        "is_available",
+        "agent_argv",
+        "provision_prompt",
+        "provision_skills",
+        "provision_settings",
+        "provision_supervise",
+        "provision_auth",
+        "agent_dockerfile",
+        "agent_guest_home",
+        "deploy_key_create",
+        "deploy_key_delete",
+    }
+    assert wanted <= set(_specs())
