@@ -50,7 +50,7 @@ def base_image(docker_client) -> str:
     try:
         docker_client.images.get(tag)
     except docker.errors.ImageNotFound:
-        _unavailable(f"base image {tag} is missing (build it with .ci/docker-engine.sh)")
+        _unavailable(f"base image {tag} is missing (build it with scripts/docker-engine.sh)")
     return tag
 
 

@@ -26,7 +26,6 @@ def describe_route(route: Route) -> str:
 def render_preflight(p: Prepared) -> str:
     req, plan = p.request, p.plan
     rows: list[tuple[str, list[str]]] = [
-        ("slug", [req.slug]),
         ("agent", [f"{req.agent.display_name}  (provider {req.provider})"]),
         ("bottle", [f"{req.bottle.name}  ({req.bottle.source})"]),
         ("backend", [plan.backend]),
