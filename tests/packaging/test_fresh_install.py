@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTRAS = ("docker", "claude")
-EXPECTED_DISTS = {"bot-bottle", "bot-bottle-docker", "bot-bottle-claude"}
+EXPECTED_DISTS = {"bot-bottle", "bot-bottle-docker", "bot-bottle-claude", "bot-bottle-sidecars"}
 EXPECTED_PLUGINS = {"docker": "backend", "claude": "provider", "shell": "provider"}
 PLUGIN_KEYS = {"name", "kind", "distribution", "version", "status", "available", "reason", "error"}
 TIMEOUT_S = 600

@@ -1,0 +1,1 @@
+"""bot-bottle sidecar bundle: egress proxy and the init that runs it."""
