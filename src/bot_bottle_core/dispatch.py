@@ -115,6 +115,9 @@ class Backend(_Target):
     def stop(self, slug: str, preserve: bool, progress: Progress) -> None:
         self._call("stop", slug=slug, preserve=preserve, progress=progress)
 
+    def snapshot(self, slug: str, paths: Sequence[str], dest: Path) -> None:
+        self._call("snapshot", slug=slug, paths=paths, dest=dest)
+
 
 class Provider(_Target):
     def agent_dockerfile(self) -> Path:
@@ -241,9 +244,14 @@ class Plugins:
     def enumerate_active(self) -> Broadcast[ActiveBottle]:
         return self._broadcast("enumerate_active", lambda b: b._call("enumerate_active"))
 
-    def prepare_cleanup(self, live_slugs: frozenset[str]) -> Broadcast[CleanupItem]:
+    def prepare_cleanup(
+        self, live_slugs: frozenset[str], preserved_slugs: frozenset[str] = frozenset()
+    ) -> Broadcast[CleanupItem]:
         return self._broadcast(
-            "prepare_cleanup", lambda b: b._call("prepare_cleanup", live_slugs=live_slugs)
+            "prepare_cleanup",
+            lambda b: b._call(
+                "prepare_cleanup", live_slugs=live_slugs, preserved_slugs=preserved_slugs
+            ),
         )
 
     def cleanup(

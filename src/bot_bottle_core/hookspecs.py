@@ -112,6 +112,16 @@ def stop(slug: str, preserve: bool, progress: Progress) -> None:
 
 
 @hookspec
+def snapshot(slug: str, paths: Sequence[str], dest: Path) -> None:
+    """Copy ``paths`` out of the running bottle into the tar file ``dest``.
+
+    Targeted. Used to keep the agent's transcripts when it exits; a path
+    that does not exist is skipped. ``launch`` restores
+    ``request.transcript_archive`` into the bottle when it exists.
+    """
+
+
+@hookspec
 def enumerate_active() -> list[ActiveBottle]:
     """List every bottle this backend is running.
 
@@ -122,11 +132,15 @@ def enumerate_active() -> list[ActiveBottle]:
 
 
 @hookspec
-def prepare_cleanup(live_slugs: frozenset[str]) -> list[CleanupItem]:
+def prepare_cleanup(
+    live_slugs: frozenset[str], preserved_slugs: frozenset[str]
+) -> list[CleanupItem]:
     """List leftovers this backend would remove, removing nothing.
 
     Broadcast. ``live_slugs`` holds the bottles running on *any* backend, so
-    a backend never offers to reap another backend's live resources.
+    a backend never offers to reap another backend's live resources;
+    ``preserved_slugs`` are stopped bottles kept for ``resume``, whose
+    workspaces must stay.
     """
 
 
@@ -243,6 +257,7 @@ KIND_HOOKS: dict[str, frozenset[str]] = {
             "launch",
             "attach_argv",
             "stop",
+            "snapshot",
             "enumerate_active",
             "prepare_cleanup",
             "cleanup",

@@ -14,6 +14,8 @@ import attrs
 
 from .config import Agent, Bottle, Route, Settings
 
+AgentMode = Literal["fresh", "resume"]
+
 
 @attrs.frozen
 class Availability:
@@ -91,6 +93,20 @@ class PrepareRequest:
     env: tuple[EnvVar, ...]
     copy_cwd: bool = False
     cwd: Path = attrs.field(factory=Path.cwd)
+    # Real credentials for the egress sidecar, by token_ref. Never shown,
+    # never given to the agent.
+    tokens: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    mode: AgentMode = "fresh"
+
+    @property
+    def sidecar_dir(self) -> Path:
+        """Files the sidecars read (routes); mounted read-only into the bundle."""
+        return self.state_dir / "sidecar"
+
+    @property
+    def transcript_archive(self) -> Path:
+        """Snapshot of the agent's transcripts, restored on resume."""
+        return self.state_dir / "transcript.tar"
 
 
 @attrs.frozen
@@ -101,9 +117,6 @@ class BackendPlan:
     runtime: str
     image: str
     details: Mapping[str, str] = attrs.field(factory=dict)
-
-
-AgentMode = Literal["fresh", "resume"]
 
 
 @attrs.frozen

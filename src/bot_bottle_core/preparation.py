@@ -17,9 +17,9 @@ import attrs
 from .config import Agent, Config, Route, resolve_env
 from .dispatch import Backend, Plugins, Provider
 from .errors import BotBottleError
-from .plan import BackendPlan, EnvVar, PrepareRequest
+from .plan import AgentMode, BackendPlan, EnvVar, PrepareRequest
 from .routes_file import write_routes
-from .state import Claim, Metadata, write_metadata
+from .state import Metadata, write_metadata
 
 DEFAULT_BACKEND = "docker"
 
@@ -82,17 +82,42 @@ def merge_routes(
     return bottle_routes + provider_routes
 
 
+def resolve_tokens(
+    routes: tuple[Route, ...], environ: Mapping[str, str], *, bottle: str
+) -> dict[str, str]:
+    """The real token behind every route's ``auth.token_ref``, from the host."""
+    tokens: dict[str, str] = {}
+    missing: list[str] = []
+    for route in routes:
+        if route.auth is None:
+            continue
+        ref = route.auth.token_ref
+        if environ.get(ref):
+            tokens[ref] = environ[ref]
+        else:
+            missing.append(f"{ref} (for {route.host})")
+    if missing:
+        raise BotBottleError(
+            f"Bottle '{bottle}' injects credentials from host variables that are not set: "
+            f"{', '.join(missing)}. Export them in the shell that runs bot-bottle; the values "
+            "go only to the egress sidecar, never into the bottle."
+        )
+    return tokens
+
+
 def prepare_bottle(
     *,
     plugins: Plugins,
     config: Config,
-    claim: Claim,
+    slug: str,
+    state_dir: Path,
     agent: Agent,
     backend: Backend,
     cwd: Path,
     environ: Mapping[str, str],
     ask: Ask | None,
     copy_cwd: bool = False,
+    mode: AgentMode = "fresh",
 ) -> Prepared:
     bottle = config.bottles[agent.bottle]
     provider = plugins.provider(agent.provider)
@@ -101,6 +126,7 @@ def prepare_bottle(
     routes = merge_routes(
         bottle.egress.routes, auth.routes, bottle=bottle.name, provider=provider.name
     )
+    tokens = resolve_tokens(routes, environ, bottle=bottle.name)
     env = tuple(EnvVar(k, v) for k, v in resolved.values.items()) + auth.env
     dockerfile = bottle.dockerfile or provider.agent_dockerfile()
     if not dockerfile.is_file():
@@ -109,7 +135,7 @@ def prepare_bottle(
             f"(set in {bottle.source}). Fix the bottle's dockerfile path."
         )
     meta = Metadata(
-        slug=claim.slug,
+        slug=slug,
         agent=agent.name,
         backend=backend.name,
         provider=provider.name,
@@ -119,20 +145,22 @@ def prepare_bottle(
         label=agent.label,
         color=agent.color,
     )
-    write_metadata(claim.path, meta)
-    write_routes(claim.path, routes)
+    write_metadata(state_dir, meta)
     request = PrepareRequest(
-        slug=claim.slug,
+        slug=slug,
         agent=agent,
         bottle=bottle,
         provider=provider.name,
         settings=config.settings,
-        state_dir=claim.path,
+        state_dir=state_dir,
         dockerfile=dockerfile,
         routes=routes,
         env=env,
         copy_cwd=copy_cwd,
         cwd=cwd,
+        tokens=tokens,
+        mode=mode,
     )
+    write_routes(request.sidecar_dir, routes)
     plan = backend.prepare(request)
     return Prepared(request=request, plan=plan, backend=backend, provider=provider)

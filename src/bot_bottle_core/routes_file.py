@@ -15,7 +15,8 @@ ROUTES_FILE = "routes.json"
 _converter = cattrs.Converter(omit_if_default=True)
 
 
-def write_routes(state_dir: Path, routes: Sequence[Route]) -> Path:
-    path = state_dir / ROUTES_FILE
+def write_routes(sidecar_dir: Path, routes: Sequence[Route]) -> Path:
+    sidecar_dir.mkdir(parents=True, exist_ok=True)
+    path = sidecar_dir / ROUTES_FILE
     write_json_atomic(path, {"routes": [_converter.unstructure(r) for r in routes]})
     return path

@@ -132,6 +132,12 @@ class StateStore:
     def is_preserved(self, slug: str) -> bool:
         return (self.path(slug) / PRESERVE).exists()
 
+    def mark_preserved(self, slug: str) -> None:
+        (self.path(slug) / PRESERVE).touch()
+
+    def unmark_preserved(self, slug: str) -> None:
+        (self.path(slug) / PRESERVE).unlink(missing_ok=True)
+
     def remove(self, slug: str) -> None:
         shutil.rmtree(self.path(slug), ignore_errors=True)
 

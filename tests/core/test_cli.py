@@ -79,9 +79,6 @@ def test_help_shows_the_whole_surface(bb):
         ("routes", "list", "bob-abcde"),
         ("routes", "edit", "bob-abcde"),
         ("audit", "--json"),
-        ("list", "active"),
-        ("list", "active", "--json"),
-        ("cleanup", "--yes"),
     ],
 )
 def test_unlanded_commands_say_so_in_one_line_and_exit_2(bb, args):

@@ -8,10 +8,12 @@ import sys
 import attrs
 import click
 
+from .. import running
 from ..errors import BotBottleError, NotAvailableYet
+from ..plan import CleanupItem
 from ..preflight import render_preflight
-from ..preparation import choose_backend, find_agent, prepare_bottle
-from ..state import is_slug, read_metadata
+from ..preparation import Prepared, choose_backend, find_agent, prepare_bottle
+from ..state import Metadata, is_slug, read_metadata
 from .context import AppContext, pass_ctx
 
 
@@ -20,12 +22,24 @@ def register(cli: click.Group) -> None:
         cli.add_command(cmd)
 
 
+def _echo_err(line: str) -> None:
+    click.echo(line, err=True)
+
+
 def _ask_secret(name: str, prompt: str) -> str:
     return click.prompt(f"{prompt} ({name})", hide_input=True, err=True)
 
 
 def _ask_dry_run(name: str, prompt: str) -> str:
     return ""  # nothing is asked on a dry run; the value is never used
+
+
+def _confirm(prepared: Prepared, yes: bool) -> None:
+    click.echo(f"bot-bottle start: plan for {prepared.request.slug}", err=True)
+    click.echo(render_preflight(prepared), err=True)
+    if not yes and not click.confirm("Start this bottle?", default=False, err=True):
+        click.echo("Not started; the plan was discarded.", err=True)
+        sys.exit(1)
 
 
 @click.command()
@@ -70,7 +84,8 @@ def start(
         prepared = prepare_bottle(
             plugins=app.plugins,
             config=config,
-            claim=claim,
+            slug=claim.slug,
+            state_dir=claim.path,
             agent=spec,
             backend=backend,
             cwd=app.cwd,
@@ -78,19 +93,29 @@ def start(
             ask=ask,
             copy_cwd=copy_cwd,
         )
-        click.echo(f"bot-bottle start: plan for {claim.slug}", err=dry_run is False)
-        click.echo(render_preflight(prepared), err=dry_run is False)
         if dry_run:
+            click.echo(f"bot-bottle start: plan for {claim.slug}")
+            click.echo(render_preflight(prepared))
             click.echo("Dry run: nothing was created.")
             return
-        if not yes and not click.confirm("Start this bottle?", default=False, err=True):
-            click.echo("Not started; the plan was discarded.", err=True)
-            sys.exit(1)
-        # Launch, attach and settle arrive with the backend's launch hook.
-        raise NotAvailableYet(f"bot-bottle start on the {backend.name} backend")
+        _confirm(prepared, yes)
+        running.launch(prepared, _echo_err)
+        # From here the bottle exists: settle decides what happens to the state.
+        claim.keep()
+    sys.exit(_attach_and_settle(app, prepared))
 
 
-def _existing_slug(app: AppContext, slug: str):
+def _attach_and_settle(app: AppContext, prepared: Prepared) -> int:
+    try:
+        code = running.attach(prepared)
+    except BaseException:
+        running.settle(prepared, app.store, 1, _echo_err)
+        raise
+    running.settle(prepared, app.store, code, _echo_err)
+    return code
+
+
+def _existing(app: AppContext, slug: str) -> Metadata:
     if not is_slug(slug) or not app.store.path(slug).is_dir():
         raise BotBottleError(
             f"Unknown slug '{slug}': no bottle state in {app.store.root}. "
@@ -101,36 +126,67 @@ def _existing_slug(app: AppContext, slug: str):
 
 @click.command()
 @click.argument("slug")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before starting.")
 @pass_ctx
-def resume(app: AppContext, slug: str) -> None:
-    """Relaunch a preserved bottle with the same SLUG and its transcript."""
-    meta = _existing_slug(app, slug)
+def resume(app: AppContext, slug: str, yes: bool) -> None:
+    """Relaunch a preserved bottle with the same SLUG, its workspace and transcript."""
+    meta = _existing(app, slug)
+    live = {b.slug for b in app.plugins.enumerate_active().results}
+    if slug in live:
+        raise BotBottleError(
+            f"The bottle {slug} is still running; use `bot-bottle attach {slug}` instead."
+        )
+    config = app.config
+    spec = find_agent(config, meta.agent)
+    spec = attrs.evolve(spec, label=meta.label, color=meta.color)
     backend = app.plugins.backend(meta.backend)
-    if not backend.implements("launch"):
-        raise NotAvailableYet(f"bot-bottle resume on the {backend.name} backend")
-    raise NotAvailableYet("bot-bottle resume")
+    avail = backend.is_available()
+    if not avail.available:
+        raise BotBottleError(f"The backend '{meta.backend}' is not available here: {avail.reason}")
+    if not yes and not sys.stdin.isatty():
+        raise BotBottleError("No terminal to confirm the plan on. Pass --yes to resume.")
+    prepared = prepare_bottle(
+        plugins=app.plugins,
+        config=config,
+        slug=slug,
+        state_dir=app.store.path(slug),
+        agent=spec,
+        backend=backend,
+        cwd=app.cwd,
+        environ=app.environ,
+        ask=_ask_secret if sys.stdin.isatty() else None,
+        copy_cwd=meta.copy_cwd,
+        mode="resume",
+    )
+    _confirm(prepared, yes)
+    running.launch(prepared, _echo_err)
+    app.store.unmark_preserved(slug)
+    sys.exit(_attach_and_settle(app, prepared))
 
 
 @click.command()
 @click.argument("slug")
 @pass_ctx
 def attach(app: AppContext, slug: str) -> None:
-    """Re-enter the running bottle SLUG."""
-    meta = _existing_slug(app, slug)
-    app.plugins.backend(meta.backend).attach_argv(slug, [], tty=True)
-    raise NotAvailableYet("bot-bottle attach")
+    """Re-enter the running bottle SLUG (the agent continues its session)."""
+    meta = _existing(app, slug)
+    backend = app.plugins.backend(meta.backend)
+    provider = app.plugins.provider(meta.provider)
+    spec = attrs.evolve(find_agent(app.config, meta.agent), label=meta.label, color=meta.color)
+    argv = provider.agent_argv(spec, "resume")
+    sys.exit(running.run_foreground(backend.attach_argv(slug, argv, tty=sys.stdin.isatty())))
 
 
 @click.command()
 @click.argument("slug")
 @pass_ctx
 def stop(app: AppContext, slug: str) -> None:
-    """Tear down the running bottle SLUG."""
-    meta = _existing_slug(app, slug)
+    """Tear down the running bottle SLUG and delete its state."""
+    meta = _existing(app, slug)
     backend = app.plugins.backend(meta.backend)
-    if not backend.implements("stop"):
-        raise NotAvailableYet(f"bot-bottle stop on the {backend.name} backend")
-    backend.stop(slug, preserve=False, progress=lambda line: click.echo(line, err=True))
+    backend.stop(slug, preserve=False, progress=_echo_err)
+    app.store.remove(slug)
+    click.echo(f"stopped {slug}", err=True)
 
 
 @click.group("list")
@@ -153,12 +209,54 @@ def list_active(app: AppContext, as_json: bool) -> None:
         click.echo("\t".join((b.backend, b.slug, b.display_name, ",".join(b.services))))
 
 
+STATE_BACKEND = "state"
+
+
 @click.command()
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before removing.")
 @click.option("--dry-run", is_flag=True, help="Print what would be removed and exit.")
 @pass_ctx
 def cleanup(app: AppContext, yes: bool, dry_run: bool) -> None:
     """Remove leftovers of every backend and orphan state directories."""
-    live = app.plugins.enumerate_active()
-    app.plugins.prepare_cleanup(frozenset(b.slug for b in live.results))
-    raise NotAvailableYet("bot-bottle cleanup")
+    live_found = app.plugins.enumerate_active()
+    live = frozenset(b.slug for b in live_found.results)
+    preserved = frozenset(s for s in app.store.slugs() if app.store.is_preserved(s))
+    planned = app.plugins.prepare_cleanup(live, preserved)
+    problems = live_found.problems + planned.problems
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    if live_found.problems:
+        # Without every backend's live list an orphan cannot be told apart.
+        orphans = []
+        click.echo("warning: state directories are left alone this time.", err=True)
+    else:
+        orphans = [s for s in app.store.slugs() if s not in live and s not in preserved]
+    items = planned.results + [CleanupItem(STATE_BACKEND, "state dir", s, s) for s in orphans]
+    if not items:
+        click.echo("Nothing to clean up.")
+        return
+    click.echo(f"Cleanup plan ({len(items)} items):")
+    for item in items:
+        click.echo(f"  [{item.backend}] {item.kind} {item.name}")
+    if dry_run:
+        click.echo("Dry run: nothing was removed.")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise BotBottleError("No terminal to confirm on. Pass --yes to clean up.")
+        if not click.confirm("Remove all of these?", default=False):
+            click.echo("Nothing was removed.")
+            sys.exit(1)
+    outcome = app.plugins.cleanup(planned.results, progress=_echo_err)
+    failures = [o for o in outcome.results if not o.ok]
+    for slug in orphans:
+        _echo_err(f"removing state dir {slug}")
+        app.store.remove(slug)
+    for problem in outcome.problems:
+        click.echo(f"warning: {problem}", err=True)
+    for f in failures:
+        click.echo(f"failed: {f.item.kind} {f.item.name}: {f.error}", err=True)
+    removed = len(items) - len(failures)
+    click.echo(f"Removed {removed} of {len(items)} items.")
+    if failures or outcome.problems:
+        sys.exit(1)

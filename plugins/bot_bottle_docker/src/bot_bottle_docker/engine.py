@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import docker
 import requests
 
@@ -30,6 +33,16 @@ def client(timeout: int = 10) -> docker.DockerClient:
     return c
 
 
+@contextlib.contextmanager
+def connected(timeout: int = 60) -> Iterator[docker.DockerClient]:
+    """A pinged client, closed when the block ends."""
+    c = client(timeout)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
 def runtimes(c: docker.DockerClient) -> frozenset[str]:
     return frozenset((c.info().get("Runtimes") or {}).keys())
 
@@ -37,3 +50,16 @@ def runtimes(c: docker.DockerClient) -> frozenset[str]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+class BuildFailed(BotBottleError):
+    def __init__(self, tag: str, error: str) -> None:
+        super().__init__(
+            f"Building the image {tag} failed: {error}. Fix the Dockerfile or the network "
+            "access it needs (behind a TLS-intercepting proxy, set settings.build_ca_bundle "
+            "in the manifest), then start again."
+        )
+
+
+class LaunchFailed(BotBottleError):
+    pass

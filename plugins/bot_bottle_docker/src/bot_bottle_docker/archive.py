@@ -1,0 +1,49 @@
+"""Moving files in and out of containers as tar streams (the SDK's only way)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+from docker.models.containers import Container
+
+
+def tar_of(files: Iterable[tuple[str, bytes, int]], uid: int, gid: int) -> bytes:
+    """A tar of ``(name, data, mode)`` entries owned by ``uid:gid``."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data, mode in files:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uid, info.gid = len(data), mode, uid, gid
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def read_file(container: Container, path: str) -> bytes:
+    """The contents of one regular file inside ``container``."""
+    stream, _ = container.get_archive(path)
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.getmember(PurePosixPath(path).name)
+        extracted = tar.extractfile(member)
+        assert extracted is not None
+        return extracted.read()
+
+
+def snapshot(container: Container, paths: Iterable[str]) -> bytes:
+    """One tar holding ``paths`` (files or trees) under their absolute names, minus '/'."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as dest:
+        for path in paths:
+            try:
+                stream, _ = container.get_archive(path)
+            except Exception:
+                continue
+            parent = str(PurePosixPath(path).parent).lstrip("/")
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as src:
+                for member in src.getmembers():
+                    data = src.extractfile(member) if member.isfile() else None
+                    member.name = f"{parent}/{member.name}" if parent else member.name
+                    dest.addfile(member, data)
+    return out.getvalue()

@@ -1,0 +1,386 @@
+"""Creating a bottle on Docker: images, networks, sidecars, agent, provisioning.
+
+Everything created is recorded in an undo list; if any step fails, the
+list runs backwards and the error propagates, so a failed launch leaves
+nothing behind (a resumed bottle's workspace volume excepted: it holds the
+agent's work).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePosixPath
+
+import attrs
+import docker
+from docker.models.containers import Container
+
+from bot_bottle_core.plan import BackendPlan, PrepareRequest, ProvisionStep, RunCommand, WriteFile
+
+from . import archive, images, names
+from .engine import LaunchFailed
+from .options import DockerOptions
+
+Progress = Callable[[str], None]
+
+# Inside the sidecar bundle (see the bot-bottle-sidecars image).
+SIDECAR_CONFIG_DIR = "/etc/bot-bottle"
+UPSTREAM_CA_IN_BUNDLE = f"{SIDECAR_CONFIG_DIR}-upstream/ca.pem"
+EGRESS_READY = "/run/bot-bottle/egress.ready"
+EGRESS_CA_CERT = "/var/lib/bot-bottle/egress/mitmproxy-ca-cert.pem"
+# Inside the agent.
+AGENT_CA = "/usr/local/share/ca-certificates/bot-bottle-egress.crt"
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+WORKSPACE = "/workspace"
+READY_TIMEOUT_S = 60.0
+# Files that stay on the host even with --copy-cwd.
+SECRET_FILE_NAMES = (".env", ".envrc", ".netrc")
+SECRET_FILE_PREFIXES = (".env.",)
+
+
+def sidecars_context() -> Path:
+    from bot_bottle_sidecars import context_dir
+
+    return context_dir()
+
+
+@attrs.define
+class Undo:
+    """What a launch created, removed in reverse order on failure."""
+
+    steps: list[tuple[str, Callable[[], None]]] = attrs.field(factory=list)
+
+    def add(self, what: str, fn: Callable[[], None]) -> None:
+        self.steps.append((what, fn))
+
+    def run(self, progress: Progress) -> None:
+        for what, fn in reversed(self.steps):
+            try:
+                fn()
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                progress(f"warning: could not remove {what}: {exc.explanation or exc}")
+        self.steps.clear()
+
+
+def agent_env(request: PrepareRequest) -> dict[str, str]:
+    proxy = f"http://{names.SIDECAR_ALIASES[0]}:{names.EGRESS_PORT}"
+    env = {
+        "HTTP_PROXY": proxy,
+        "HTTPS_PROXY": proxy,
+        "http_proxy": proxy,
+        "https_proxy": proxy,
+        "NO_PROXY": ",".join(("localhost", "127.0.0.1", "::1", *names.SIDECAR_ALIASES)),
+        "SSL_CERT_FILE": SYSTEM_BUNDLE,
+        "REQUESTS_CA_BUNDLE": SYSTEM_BUNDLE,
+        "CURL_CA_BUNDLE": SYSTEM_BUNDLE,
+        "GIT_SSL_CAINFO": SYSTEM_BUNDLE,
+        "NODE_EXTRA_CA_CERTS": AGENT_CA,
+        "BOT_BOTTLE_SLUG": request.slug,
+    }
+    env["no_proxy"] = env["NO_PROXY"]
+    env.update({v.name: v.value for v in request.env})
+    return env
+
+
+def _wait_ready(container: Container, progress: Progress) -> None:
+    """Poll (with backoff) until egress says it is ready, or fail with its logs."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    delay = 0.05
+    while True:
+        container.reload()
+        if container.status not in ("created", "running"):
+            logs = container.logs(tail=20).decode(errors="replace").strip()
+            raise LaunchFailed(
+                f"The sidecar bundle {container.name} stopped while starting "
+                f"(status {container.status}). Its last output:\n{logs}"
+            )
+        if container.exec_run(["test", "-f", EGRESS_READY]).exit_code == 0:
+            return
+        if time.monotonic() > deadline:
+            raise LaunchFailed(
+                f"The sidecar bundle {container.name} was not ready after {READY_TIMEOUT_S:.0f} s."
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+def _exec(container: Container, argv: Sequence[str], *, user: str, what: str) -> str:
+    result = container.exec_run(list(argv), user=user, workdir=WORKSPACE)
+    if result.exit_code != 0:
+        out = result.output.decode(errors="replace").strip()
+        raise LaunchFailed(f"{what} failed in {container.name} (exit {result.exit_code}): {out}")
+    return result.output.decode(errors="replace").strip()
+
+
+@attrs.frozen
+class AgentUser:
+    uid: int
+    gid: int
+
+    @property
+    def spec(self) -> str:
+        return f"{self.uid}:{self.gid}"
+
+
+def _agent_user(container: Container) -> AgentUser:
+    out = _exec(container, ["sh", "-c", "id -u; id -g"], user="", what="Reading the agent user")
+    uid, gid = (int(x) for x in out.split())
+    return AgentUser(uid, gid)
+
+
+def _put(container: Container, user: AgentUser, path: str, data: bytes, mode: int) -> None:
+    parent = str(PurePosixPath(path).parent)
+    _exec(container, ["mkdir", "-p", parent], user=user.spec, what=f"Creating {parent}")
+    tar = archive.tar_of([(PurePosixPath(path).name, data, mode)], user.uid, user.gid)
+    if not container.put_archive(parent, tar):
+        raise LaunchFailed(f"Could not write {path} into {container.name}.")
+
+
+def install_ca(bundle: Container, agent: Container) -> None:
+    """Make the agent trust this bottle's egress CA (the certificate only)."""
+    cert = archive.read_file(bundle, EGRESS_CA_CERT)
+    if b"PRIVATE KEY" in cert:  # never hand a key over, whatever the file holds
+        raise LaunchFailed("The egress CA certificate file unexpectedly holds a private key.")
+    root = AgentUser(0, 0)
+    _put(agent, root, AGENT_CA, cert, 0o644)
+    _exec(
+        agent,
+        [
+            "sh",
+            "-c",
+            f"mkdir -p /etc/ssl/certs && cat {AGENT_CA} >> {SYSTEM_BUNDLE}",
+        ],
+        user="0",
+        what="Trusting the egress CA",
+    )
+
+
+def provision(agent: Container, user: AgentUser, steps: Sequence[ProvisionStep]) -> None:
+    for step in steps:
+        if isinstance(step, WriteFile):
+            _put(agent, user, step.path, step.content.encode(), step.mode)
+        elif isinstance(step, RunCommand):
+            _exec(agent, step.argv, user=user.spec, what=f"Provisioning {step.argv[0]}")
+
+
+def _is_secret_file(rel: str) -> bool:
+    name = PurePosixPath(rel).name
+    return name in SECRET_FILE_NAMES or name.startswith(SECRET_FILE_PREFIXES)
+
+
+def workspace_files(cwd: Path) -> list[str]:
+    """Files --copy-cwd takes: git's view when cwd is a repo (honours .gitignore)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=cwd,
+            capture_output=True,
+            check=True,
+        ).stdout
+        rels = [r for r in out.decode().split("\0") if r]
+    except (OSError, subprocess.CalledProcessError):
+        rels = [
+            str(p.relative_to(cwd))
+            for p in cwd.rglob("*")
+            if p.is_file() and ".git" not in p.relative_to(cwd).parts
+        ]
+    return sorted(r for r in rels if not _is_secret_file(r) and (cwd / r).is_file())
+
+
+def copy_cwd(agent: Container, user: AgentUser, cwd: Path) -> None:
+    files = [
+        (rel, (cwd / rel).read_bytes(), os.stat(cwd / rel).st_mode & 0o777)
+        for rel in workspace_files(cwd)
+    ]
+    dirs = sorted({str(PurePosixPath(rel).parent) for rel, _, _ in files} - {"."})
+    for d in dirs:
+        _exec(agent, ["mkdir", "-p", f"{WORKSPACE}/{d}"], user=user.spec, what="Copying cwd")
+    if files and not agent.put_archive(WORKSPACE, archive.tar_of(files, user.uid, user.gid)):
+        raise LaunchFailed(f"Could not copy {cwd} into the bottle.")
+
+
+def restore_transcript(agent: Container, user: AgentUser, tar_path: Path) -> None:
+    import tarfile
+
+    with tarfile.open(tar_path) as tar:
+        tops = {str(PurePosixPath("/", m.name).parent) for m in tar.getmembers()}
+    for d in sorted(tops):
+        _exec(agent, ["mkdir", "-p", d], user=user.spec, what="Restoring the transcript")
+    if not agent.put_archive("/", tar_path.read_bytes()):
+        raise LaunchFailed("Could not restore the transcript into the bottle.")
+
+
+def _create_networks(
+    client: docker.DockerClient, request: PrepareRequest, opts: DockerOptions, undo: Undo
+) -> tuple[str, str]:
+    slug, agent = request.slug, request.agent.name
+    internal = client.networks.create(
+        names.internal_network(slug),
+        driver="bridge",
+        internal=True,
+        # No address for the host on this bridge: the agent cannot reach it.
+        options={"com.docker.network.bridge.inhibit_ipv4": "true"},
+        labels=names.labels(slug, agent, names.ROLE_INTERNAL),
+    )
+    undo.add(f"network {internal.name}", internal.remove)
+    if opts.egress_network:
+        return internal.name, opts.egress_network
+    outbound = client.networks.create(
+        names.outbound_network(slug),
+        driver="bridge",
+        internal=opts.outbound_internal,
+        labels=names.labels(slug, agent, names.ROLE_OUTBOUND),
+    )
+    undo.add(f"network {outbound.name}", outbound.remove)
+    return internal.name, outbound.name
+
+
+def _sidecars(
+    client: docker.DockerClient,
+    request: PrepareRequest,
+    image: str,
+    nets: tuple[str, str],
+    opts: DockerOptions,
+    undo: Undo,
+) -> Container:
+    slug = request.slug
+    volumes = {str(request.sidecar_dir.resolve()): {"bind": SIDECAR_CONFIG_DIR, "mode": "ro"}}
+    env = {"BOT_BOTTLE_SIDECARS": "egress", **request.tokens}
+    if opts.upstream_ca is not None:
+        volumes[str(opts.upstream_ca.resolve().parent)] = {
+            "bind": str(PurePosixPath(UPSTREAM_CA_IN_BUNDLE).parent),
+            "mode": "ro",
+        }
+        env["BOT_BOTTLE_UPSTREAM_CA"] = str(
+            PurePosixPath(UPSTREAM_CA_IN_BUNDLE).parent / opts.upstream_ca.name
+        )
+    container = client.containers.create(
+        image,
+        name=names.sidecars_container(slug),
+        labels=names.labels(slug, request.agent.name, names.ROLE_SIDECARS, request.agent.label),
+        environment=env,
+        volumes=volumes,
+        network=nets[1],
+        extra_hosts=dict(opts.extra_hosts) or None,
+        detach=True,
+        init=True,
+    )
+    undo.add(f"container {container.name}", lambda: container.remove(force=True))
+    client.networks.get(nets[0]).connect(container, aliases=list(names.SIDECAR_ALIASES))
+    container.start()
+    return container
+
+
+def _agent(
+    client: docker.DockerClient,
+    request: PrepareRequest,
+    plan: BackendPlan,
+    internal: str,
+    volume: str,
+    undo: Undo,
+) -> Container:
+    res = request.bottle.resources
+    kwargs: dict = {}
+    if res.cpus:
+        kwargs["nano_cpus"] = int(res.cpus * 1e9)
+    if res.memory_mib:
+        kwargs["mem_limit"] = f"{res.memory_mib}m"
+    if plan.runtime != "runc":
+        kwargs["runtime"] = plan.runtime
+    container = client.containers.create(
+        plan.image,
+        command=["sleep", "infinity"],
+        name=names.agent_container(request.slug),
+        hostname=request.slug,
+        labels={
+            **names.labels(request.slug, request.agent.name, names.ROLE_AGENT, request.agent.label),
+            names.LABEL_STARTED: _now(),
+        },
+        environment=agent_env(request),
+        volumes={volume: {"bind": WORKSPACE, "mode": "rw"}},
+        working_dir=WORKSPACE,
+        network=internal,
+        # Names the embedded DNS cannot answer go to nothing: no outside name
+        # resolves, whatever the engine version forwards.
+        dns=["127.0.0.1"],
+        security_opt=["no-new-privileges:true"],
+        cap_drop=["NET_RAW", "NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE", "MKNOD"],
+        init=True,
+        detach=True,
+        **kwargs,
+    )
+    undo.add(f"container {container.name}", lambda: container.remove(force=True))
+    container.start()
+    return container
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _workspace_volume(client: docker.DockerClient, request: PrepareRequest, undo: Undo) -> str:
+    name = names.workspace_volume(request.slug)
+    with contextlib.suppress(docker.errors.NotFound):
+        client.volumes.get(name)
+        return name  # resume: the agent's work is still there
+    vol = client.volumes.create(
+        name, labels=names.labels(request.slug, request.agent.name, names.ROLE_WORKSPACE)
+    )
+    undo.add(f"volume {name}", lambda: vol.remove(force=True))
+    return name
+
+
+def launch(
+    client: docker.DockerClient,
+    request: PrepareRequest,
+    plan: BackendPlan,
+    steps: Sequence[ProvisionStep],
+    progress: Progress,
+    opts: DockerOptions,
+) -> None:
+    undo = Undo()
+    try:
+        base = images.base_with_ca(
+            client, images.base_image(request.settings), request.settings.build_ca_bundle, progress
+        )
+        ctx = sidecars_context()
+        sidecars_image = images.build(
+            client,
+            tag=images.sidecars_image_tag(ctx, base),
+            context=ctx,
+            dockerfile=ctx / "Dockerfile",
+            base_image=base,
+            progress=progress,
+        )
+        images.build(
+            client,
+            tag=plan.image,
+            context=request.dockerfile.parent,
+            dockerfile=request.dockerfile,
+            base_image=base,
+            progress=progress,
+        )
+        progress(f"starting bottle {request.slug}")
+        nets = _create_networks(client, request, opts, undo)
+        volume = _workspace_volume(client, request, undo)
+        bundle = _sidecars(client, request, sidecars_image, nets, opts, undo)
+        _wait_ready(bundle, progress)
+        agent = _agent(client, request, plan, nets[0], volume, undo)
+        install_ca(bundle, agent)
+        user = _agent_user(agent)
+        if request.transcript_archive.is_file():
+            restore_transcript(agent, user, request.transcript_archive)
+        if request.copy_cwd and request.mode == "fresh":
+            copy_cwd(agent, user, request.cwd)
+        provision(agent, user, steps)
+    except BaseException:
+        undo.run(progress)
+        raise

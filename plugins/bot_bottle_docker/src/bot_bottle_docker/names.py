@@ -1,0 +1,59 @@
+"""Names and labels of everything the docker backend creates for a bottle.
+
+Every container, network and volume carries the same labels, so listing
+and cleanup are one filtered call each and never touch anything else.
+"""
+
+from __future__ import annotations
+
+PREFIX = "bot-bottle"
+LABEL_SLUG = f"{PREFIX}.slug"
+LABEL_AGENT = f"{PREFIX}.agent"
+LABEL_BACKEND = f"{PREFIX}.backend"
+LABEL_ROLE = f"{PREFIX}.role"
+LABEL_LABEL = f"{PREFIX}.label"
+LABEL_STARTED = f"{PREFIX}.started-at"
+BACKEND = "docker"
+MINE = f"{LABEL_BACKEND}={BACKEND}"
+
+ROLE_AGENT = "agent"
+ROLE_SIDECARS = "sidecars"
+ROLE_INTERNAL = "internal-network"
+ROLE_OUTBOUND = "outbound-network"
+ROLE_WORKSPACE = "workspace"
+
+# Names the agent reaches its sidecars by, on its internal network.
+SIDECAR_ALIASES = ("egress", "git-gate", "supervise")
+EGRESS_PORT = 8080
+
+
+def agent_container(slug: str) -> str:
+    return f"bb-{slug}-agent"
+
+
+def sidecars_container(slug: str) -> str:
+    return f"bb-{slug}-sidecars"
+
+
+def internal_network(slug: str) -> str:
+    return f"bb-{slug}-int"
+
+
+def outbound_network(slug: str) -> str:
+    return f"bb-{slug}-out"
+
+
+def workspace_volume(slug: str) -> str:
+    return f"bb-{slug}-workspace"
+
+
+def labels(slug: str, agent: str, role: str, label: str | None = None) -> dict[str, str]:
+    out = {
+        LABEL_SLUG: slug,
+        LABEL_AGENT: agent,
+        LABEL_BACKEND: BACKEND,
+        LABEL_ROLE: role,
+    }
+    if label:
+        out[LABEL_LABEL] = label
+    return out

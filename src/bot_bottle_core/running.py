@@ -1,0 +1,76 @@
+"""Steps 3 to 5 of ``start`` and ``resume``: launch, attach, settle.
+
+The preserve rule: an agent that exits 0 is done, so its bottle and state
+go; any other exit (a crash, Ctrl-C's 130, a kill's 137) keeps the state
+and the workspace, snapshots the transcript and prints how to resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+
+from .errors import BotBottleError
+from .preparation import Prepared
+from .state import StateStore
+
+Echo = Callable[[str], None]
+
+
+@contextlib.contextmanager
+def _parent_ignores_sigint() -> Iterator[None]:
+    # Ctrl-C belongs to the agent in the foreground; its exit status tells
+    # the settle step what happened.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_foreground(argv: Sequence[str]) -> int:
+    with _parent_ignores_sigint():
+        try:
+            return subprocess.call(list(argv))
+        except FileNotFoundError as exc:
+            raise BotBottleError(
+                f"Cannot run {argv[0]!r} to attach to the bottle ({exc.strerror}). "
+                "Install it and make sure it is on PATH."
+            ) from None
+
+
+def launch(prepared: Prepared, echo: Echo) -> None:
+    req = prepared.request
+    steps = prepared.provider.provision_steps(req.agent, supervise_url=None)
+    prepared.backend.launch(req, prepared.plan, steps, echo)
+
+
+def attach(prepared: Prepared) -> int:
+    req = prepared.request
+    argv = prepared.provider.agent_argv(req.agent, req.mode)
+    host_argv = prepared.backend.attach_argv(req.slug, argv, tty=sys.stdin.isatty())
+    return run_foreground(host_argv)
+
+
+def settle(prepared: Prepared, store: StateStore, code: int, echo: Echo) -> None:
+    req = prepared.request
+    backend = prepared.backend
+    if code == 0:
+        backend.stop(req.slug, preserve=False, progress=echo)
+        store.remove(req.slug)
+        return
+    try:
+        backend.snapshot(
+            req.slug, prepared.provider.agent_transcript_dirs(), req.transcript_archive
+        )
+    except BotBottleError as exc:
+        echo(f"warning: could not snapshot the transcript: {exc}")
+    backend.stop(req.slug, preserve=True, progress=echo)
+    store.mark_preserved(req.slug)
+    echo(
+        f"The agent exited with status {code}; its state and workspace are kept. "
+        f"Continue with: bot-bottle resume {req.slug}"
+    )
