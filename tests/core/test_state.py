@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +19,8 @@ from bot_bottle_core.state import (
 )
 
 
-def test_slug_shape():
-    slug = mint_slug(Path("/tmp") / f"bb-state-{random.random()}", "bob")
+def test_slug_shape(tmp_path):
+    slug = mint_slug(tmp_path, "bob")
     assert is_slug(slug)
     agent, suffix = slug.rsplit("-", 1)
     assert agent == "bob" and len(suffix) == 5

@@ -17,6 +17,8 @@ from pathlib import Path, PurePosixPath
 
 import attrs
 import docker
+from bot_bottle_sidecars import context_dir as sidecars_context
+from bot_bottle_sidecars import layout
 from docker.models.containers import Container
 
 from bot_bottle_core.plan import BackendPlan, PrepareRequest, ProvisionStep, RunCommand, WriteFile
@@ -27,11 +29,11 @@ from .options import DockerOptions
 
 Progress = Callable[[str], None]
 
-# Inside the sidecar bundle (see the bot-bottle-sidecars image).
-SIDECAR_CONFIG_DIR = "/etc/bot-bottle"
-UPSTREAM_CA_IN_BUNDLE = f"{SIDECAR_CONFIG_DIR}-upstream/ca.pem"
-EGRESS_READY = "/run/bot-bottle/egress.ready"
-EGRESS_CA_CERT = "/var/lib/bot-bottle/egress/mitmproxy-ca-cert.pem"
+# Inside the sidecar bundle: the contract is bot_bottle_sidecars.layout.
+SIDECAR_CONFIG_DIR = layout.CONFIG_DIR
+UPSTREAM_CA_FILE = "upstream-ca.pem"
+EGRESS_READY = layout.EGRESS_READY_FILE
+EGRESS_CA_CERT = layout.EGRESS_CA_CERT
 # Inside the agent.
 AGENT_CA = "/usr/local/share/ca-certificates/bot-bottle-egress.crt"
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -40,12 +42,6 @@ READY_TIMEOUT_S = 60.0
 # Files that stay on the host even with --copy-cwd.
 SECRET_FILE_NAMES = (".env", ".envrc", ".netrc")
 SECRET_FILE_PREFIXES = (".env.",)
-
-
-def sidecars_context() -> Path:
-    from bot_bottle_sidecars import context_dir
-
-    return context_dir()
 
 
 @attrs.define
@@ -251,15 +247,11 @@ def _sidecars(
 ) -> Container:
     slug = request.slug
     volumes = {str(request.sidecar_dir.resolve()): {"bind": SIDECAR_CONFIG_DIR, "mode": "ro"}}
-    env = {"BOT_BOTTLE_SIDECARS": "egress", **request.tokens}
+    env = {layout.ENV_SIDECARS: "egress", **request.tokens}
     if opts.upstream_ca is not None:
-        volumes[str(opts.upstream_ca.resolve().parent)] = {
-            "bind": str(PurePosixPath(UPSTREAM_CA_IN_BUNDLE).parent),
-            "mode": "ro",
-        }
-        env["BOT_BOTTLE_UPSTREAM_CA"] = str(
-            PurePosixPath(UPSTREAM_CA_IN_BUNDLE).parent / opts.upstream_ca.name
-        )
+        # A copy beside the routes: the bundle gets one read-only mount.
+        (request.sidecar_dir / UPSTREAM_CA_FILE).write_bytes(opts.upstream_ca.read_bytes())
+        env[layout.ENV_UPSTREAM_CA] = f"{SIDECAR_CONFIG_DIR}/{UPSTREAM_CA_FILE}"
     container = client.containers.create(
         image,
         name=names.sidecars_container(slug),

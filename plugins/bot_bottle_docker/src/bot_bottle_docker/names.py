@@ -6,6 +6,8 @@ and cleanup are one filtered call each and never touch anything else.
 
 from __future__ import annotations
 
+from bot_bottle_sidecars import layout
+
 PREFIX = "bot-bottle"
 LABEL_SLUG = f"{PREFIX}.slug"
 LABEL_AGENT = f"{PREFIX}.agent"
@@ -24,7 +26,7 @@ ROLE_WORKSPACE = "workspace"
 
 # Names the agent reaches its sidecars by, on its internal network.
 SIDECAR_ALIASES = ("egress", "git-gate", "supervise")
-EGRESS_PORT = 8080
+EGRESS_PORT = layout.EGRESS_PORT
 
 
 def agent_container(slug: str) -> str:

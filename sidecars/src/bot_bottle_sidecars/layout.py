@@ -1,0 +1,38 @@
+"""Where things live in the sidecar bundle: the contract with the backends.
+
+Importable anywhere (no mitmproxy). A backend builds the image from
+:func:`bot_bottle_sidecars.context_dir`, runs it with the environment and mounts
+below, waits for :data:`EGRESS_READY_FILE`, then copies :data:`EGRESS_CA_CERT`
+out of the container for the agent to trust. The CA's private key
+(:data:`EGRESS_CA_KEY`) stays inside: never mount :data:`EGRESS_CONFDIR`.
+"""
+
+from __future__ import annotations
+
+# ---- the container
+SIDECAR_USER = "sidecar"
+SIDECAR_UID = 10001
+STATE_DIR = "/var/lib/bot-bottle"  # owned by the sidecar user; not a mount
+RUN_DIR = "/run/bot-bottle"  # owned by the sidecar user; ready files
+CONFIG_DIR = "/etc/bot-bottle"  # mount point for the rendered configs (read-only is fine)
+
+# ---- egress
+EGRESS_PORT = 8080
+EGRESS_ROUTES = f"{CONFIG_DIR}/routes.json"
+EGRESS_READY_FILE = f"{RUN_DIR}/egress.ready"
+EGRESS_CONFDIR = f"{STATE_DIR}/egress"  # mitmproxy's confdir: the per-bottle CA is minted here
+EGRESS_CA_CERT = f"{EGRESS_CONFDIR}/mitmproxy-ca-cert.pem"  # give this to the agent
+EGRESS_CA_KEY = f"{EGRESS_CONFDIR}/mitmproxy-ca.pem"  # key + cert: never leaves the container
+
+# ---- environment understood by the bundle
+ENV_SIDECARS = "BOT_BOTTLE_SIDECARS"  # comma list of daemons to start; default "egress"
+ENV_UPSTREAM_CA = "BOT_BOTTLE_UPSTREAM_CA"  # file with extra CAs to trust upstream (corporate CA)
+ENV_EGRESS_ROUTES = "BOT_BOTTLE_EGRESS_ROUTES"  # override EGRESS_ROUTES
+ENV_EGRESS_READY_FILE = "BOT_BOTTLE_EGRESS_READY_FILE"  # override EGRESS_READY_FILE
+ENV_EGRESS_CONFDIR = "BOT_BOTTLE_EGRESS_CONFDIR"  # override EGRESS_CONFDIR
+ENV_EGRESS_LISTEN_HOST = "BOT_BOTTLE_EGRESS_LISTEN_HOST"  # default 0.0.0.0
+ENV_EGRESS_PORT = "BOT_BOTTLE_EGRESS_PORT"  # default 8080; 0 = any free port (see ready file)
+ENV_EGRESS_RESOLVE = "BOT_BOTTLE_EGRESS_RESOLVE"  # JSON {"host[:port]": "ip[:port]"}, tests/air-gap
+ENV_INIT_GRACE = "BOT_BOTTLE_INIT_GRACE"  # seconds the init waits for children to stop (default 8)
+
+DEFAULT_SIDECARS = ("egress",)

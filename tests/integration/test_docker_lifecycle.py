@@ -1,0 +1,163 @@
+"""A real bottle on Docker, end to end through the CLI: start, settle, resume, cleanup."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.docker
+LABEL_SLUG = "bot-bottle.slug"
+
+
+def resources(client, slug: str) -> dict[str, list[str]]:
+    f = {"label": [f"{LABEL_SLUG}={slug}"]}
+    return {
+        "containers": [c.name for c in client.containers.list(all=True, filters=f)],
+        "networks": [n.name for n in client.networks.list(filters=f)],
+        "volumes": [v.name for v in client.volumes.list(filters=f)],
+    }
+
+
+def slug_from(text: str) -> str:
+    m = re.search(r"plan for (probe-[0-9a-z]{5})", text)
+    assert m, text
+    return m.group(1)
+
+
+def test_exit_zero_tears_down_and_deletes_state(bottle_env, docker_client):
+    r = bottle_env.run(
+        "start", "probe", "--yes", input='echo "inside as $(id -u) $BOT_BOTTLE_SLUG"\nexit 0\n'
+    )
+    assert r.returncode == 0, r.stderr
+    slug = slug_from(r.stderr)
+    assert f"inside as 1000 {slug}" in r.stdout  # an unprivileged user, in its own bottle
+    assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
+    assert not (bottle_env.home / "state" / slug).exists()
+
+
+def test_nonzero_exit_preserves_and_resume_brings_the_work_back(bottle_env, docker_client):
+    r = bottle_env.run(
+        "start", "probe", "--yes", input="echo precious > /workspace/note.txt\nexit 3\n"
+    )
+    assert r.returncode == 3, r.stderr
+    slug = slug_from(r.stderr)
+    assert f"bot-bottle resume {slug}" in r.stderr
+    state = bottle_env.home / "state" / slug
+    assert (state / ".preserve").exists() and (state / "metadata.json").exists()
+    left = resources(docker_client, slug)
+    assert left["containers"] == [] and left["networks"] == []
+    assert left["volumes"] == [f"bb-{slug}-workspace"]
+
+    r = bottle_env.run("resume", slug, "--yes", input="cat /workspace/note.txt\nexit 0\n")
+    assert r.returncode == 0, r.stderr
+    assert "precious" in r.stdout
+    assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
+    assert not state.exists()
+
+
+def test_resume_of_an_unknown_slug(bottle_env):
+    r = bottle_env.run("resume", "probe-zzzzz", "--yes")
+    assert r.returncode == 1
+    assert "Unknown slug 'probe-zzzzz'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_list_active_shows_the_running_bottle(bottle_env, launched):
+    r = bottle_env.run("list", "active", "--json")
+    assert r.returncode == 0, r.stderr
+    mine = [b for b in json.loads(r.stdout) if b["slug"] == launched.slug]
+    assert mine == [
+        {
+            "backend": "docker",
+            "slug": launched.slug,
+            "agent": "probe",
+            "label": None,
+            "services": ["sidecars"],
+            "started_at": mine[0]["started_at"],
+        }
+    ]
+    r = bottle_env.run("list", "active")
+    assert f"docker\t{launched.slug}\tprobe\tsidecars" in r.stdout.splitlines()
+
+
+def test_cleanup_reaps_leftovers_and_orphans_but_not_live_or_preserved(
+    bottle_env, launched, docker_client
+):
+    ghost = "ghost-aaaaa"
+    labels = {LABEL_SLUG: ghost, "bot-bottle.backend": "docker", "bot-bottle.role": "test"}
+    net = docker_client.networks.create(f"bb-{ghost}-int", internal=True, labels=labels)
+    vol = docker_client.volumes.create(f"bb-{ghost}-workspace", labels=labels)
+    state = bottle_env.home / "state"
+    (state / "orphan-bbbbb").mkdir(parents=True)
+    (state / "kept-ccccc").mkdir()
+    (state / "kept-ccccc" / ".preserve").touch()
+    try:
+        r = bottle_env.run("cleanup", "--dry-run")
+        assert r.returncode == 0, r.stderr
+        assert f"network bb-{ghost}-int" in r.stdout and f"volume bb-{ghost}-workspace" in r.stdout
+        assert "state dir orphan-bbbbb" in r.stdout
+        assert "kept-ccccc" not in r.stdout and launched.slug not in r.stdout
+        assert (state / "orphan-bbbbb").exists()
+        docker_client.networks.get(net.id)
+
+        r = bottle_env.run("cleanup", "--yes")
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert resources(docker_client, ghost) == {"containers": [], "networks": [], "volumes": []}
+        assert not (state / "orphan-bbbbb").exists()
+        assert (state / "kept-ccccc").exists()
+        launched.agent.reload()
+        assert launched.agent.status == "running"
+    finally:
+        for fn in (net.remove, lambda: vol.remove(force=True)):
+            with contextlib.suppress(Exception):
+                fn()
+
+
+def test_failed_build_leaves_nothing_behind(bottle_env, docker_client, tmp_path):
+    df = tmp_path / "broken" / "Dockerfile"
+    df.parent.mkdir()
+    df.write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo no-such-luck && false\n")
+    manifest = bottle_env.home / "manifest.yaml"
+    original = manifest.read_text()
+    manifest.write_text(original + f"  broken:\n    dockerfile: {df}\n")
+    agent = bottle_env.home / "agents" / "broken.md"
+    agent.write_text("---\nbottle: broken\nprovider: shell\n---\n")
+    try:
+        r = bottle_env.run("start", "broken", "--yes")
+    finally:
+        manifest.write_text(original)
+        agent.unlink()
+    assert r.returncode == 1
+    assert "Building the image" in r.stderr and "failed" in r.stderr
+    assert "Traceback" not in r.stderr
+    slug = slug_from(r.stderr)
+    assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
+    assert not (bottle_env.home / "state" / slug).exists()
+
+
+def test_two_starts_of_one_agent_get_two_bottles(bottle_env):
+    env_run = [sys.executable, "-m", "bot_bottle_core", "start", "probe", "--yes"]
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
+    env.update(bottle_env.env)
+    procs = [
+        subprocess.Popen(
+            env_run,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=bottle_env.home,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate('echo "me=$BOT_BOTTLE_SLUG"\nexit 0\n', timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    slugs = {re.search(r"me=(\S+)", o[0]).group(1) for o in outs}
+    assert len(slugs) == 2

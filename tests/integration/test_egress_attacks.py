@@ -1,0 +1,233 @@
+"""Attacks from inside a real bottle; each must fail.
+
+The agent container is probed with commands run as its own unprivileged
+user; the fake upstream's log (on the host) shows what really arrived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import threading
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.docker
+API = "https://api.example.test"
+AS_IS = "--path-as-is"
+
+
+@pytest.fixture
+def curl(launched, sh):
+    def run(args: str) -> tuple[str, str]:
+        """curl through the bottle's proxy settings; returns (status, body)."""
+        _, out = sh(launched.agent, f"curl -sS --max-time 10 -w '\\n%{{http_code}}' {args}")
+        body, _, code = out.rstrip().rpartition("\n")
+        return code, body
+
+    return run
+
+
+def arrived(upstream, marker: str) -> list[dict]:
+    if not upstream.log.exists():
+        return []
+    rows = [json.loads(line) for line in upstream.log.read_text().splitlines()]
+    return [r for r in rows if marker in r["path"]]
+
+
+def test_routed_request_reaches_upstream_with_the_injected_token(curl, upstream, real_token):
+    marker = uuid.uuid4().hex
+    code, body = curl(
+        f"-H 'Authorization: Bearer agent-made-this-up' https://api.example.test/allowed/{marker}"
+    )
+    assert code == "200", body
+    seen = arrived(upstream, marker)
+    assert len(seen) == 1
+    assert seen[0]["headers"]["authorization"] == f"Bearer {real_token}"
+    # The agent learns only a digest of what arrived upstream.
+    assert (
+        json.loads(body)["authorization_sha256"]
+        == hashlib.sha256(f"Bearer {real_token}".encode()).hexdigest()
+    )
+
+
+@pytest.mark.parametrize(
+    ("what", "url", "extra"),
+    [
+        ("unrouted host over https", "https://unrouted.example.test/", ""),
+        ("unrouted host over plain http", "http://unrouted.example.test/", ""),
+        ("dot segments", "https://api.example.test/allowed/../secret/{m}", "--path-as-is"),
+        (
+            "encoded dot segments",
+            "https://api.example.test/allowed/%2e%2e/secret/{m}",
+            "--path-as-is",
+        ),
+        (
+            "upper-case encoded dots",
+            "https://api.example.test/allowed/%2E%2E/secret/{m}",
+            "--path-as-is",
+        ),
+        ("encoded slash", "https://api.example.test/allowed%2f..%2fsecret/{m}", "--path-as-is"),
+        ("prefix is not a segment", "https://api.example.test/repos/a-evil/{m}", ""),
+        ("method not allowed", "https://other.example.test/{m}", "-X DELETE"),
+        (
+            "Host header of another host in a routed tunnel",
+            "https://api.example.test/allowed/{m}",
+            "-H 'Host: unrouted.example.test'",
+        ),
+    ],
+)
+def test_denied(curl, upstream, what, url, extra):
+    marker = uuid.uuid4().hex
+    code, body = curl(f"{extra} '{url.format(m=marker)}'")
+    assert code == "403", (what, body)
+    assert "egress-block" in body
+    assert arrived(upstream, marker) == []
+
+
+def test_prefix_admits_its_own_subtree(curl):
+    assert curl("https://api.example.test/repos/a/issues")[0] == "200"
+    assert curl("https://api.example.test/repos/a")[0] == "200"
+
+
+def test_ip_literal_of_the_upstream_is_denied(curl, upstream):
+    marker = uuid.uuid4().hex
+    code, body = curl(f"-k https://{upstream.ip}/allowed/{marker}")
+    assert code in ("403", "000"), body
+    assert arrived(upstream, marker) == []
+
+
+def test_sni_of_an_unrouted_host_inside_a_routed_connect(launched, sh, upstream):
+    marker = uuid.uuid4().hex
+    script = f"""
+import socket, ssl, sys
+s = socket.create_connection(("egress", 8080), timeout=10)
+s.sendall(b"CONNECT api.example.test:443 HTTP/1.1\\r\\nHost: api.example.test:443\\r\\n\\r\\n")
+head = s.recv(4096)
+if b" 200" not in head.split(b"\\r\\n")[0]:
+    print("connect-refused"); sys.exit(0)
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+try:
+    t = ctx.wrap_socket(s, server_hostname="unrouted.example.test")
+    t.sendall(b"GET /allowed/{marker} HTTP/1.1\\r\\nHost: api.example.test\\r\\n\\r\\n")
+    print(t.recv(4096).split(b"\\r\\n")[0].decode())
+except (ssl.SSLError, OSError) as e:
+    print("tls-refused", type(e).__name__)
+"""
+    _, out = sh(launched.agent, f"python3 -c '{script}'")
+    assert "200" not in out.split()[:2], out
+    assert arrived(upstream, marker) == []
+
+
+def test_non_http_bytes_in_a_routed_tunnel_are_killed(launched, sh, upstream):
+    script = """
+s = socket.create_connection(("egress", 8080), timeout=10)
+s.sendall(b"CONNECT api.example.test:443 HTTP/1.1\\r\\nHost: api.example.test:443\\r\\n\\r\\n")
+s.recv(4096)
+s.sendall(b"SSH-2.0-OpenSSH_9.2\\r\\n" + b"\\x00" * 64)
+try:
+    data = s.recv(4096)
+    print("got", len(data))
+except OSError as e:
+    print("closed", type(e).__name__)
+"""
+    _, out = sh(launched.agent, f"python3 -c '{script}'")
+    assert "SSH-2.0" not in out
+    assert out.strip() in ("got 0", "closed ConnectionResetError", "closed TimeoutError") or (
+        out.startswith("got") and "SSH" not in out
+    ), out
+
+
+def test_direct_connections_without_the_proxy_go_nowhere(curl, upstream):
+    assert curl(f"--noproxy '*' --connect-timeout 3 -k https://{upstream.ip}/")[0] == "000"
+    assert curl(f"--noproxy '*' --connect-timeout 3 http://{upstream.ip}/")[0] == "000"
+
+
+def test_outside_names_do_not_resolve(launched, sh):
+    for name in ("api.example.test", "example.com", "localhost.localdomain.invalid"):
+        code, out = sh(launched.agent, f"getent hosts {name}")
+        assert code != 0, (name, out)
+    code, out = sh(launched.agent, "getent hosts egress")
+    assert code == 0, out  # the sidecars do resolve
+
+
+def _gateways(docker_client, *network_names: str) -> set[str]:
+    """The host's own addresses on the given Docker networks."""
+    out = set()
+    for name in network_names:
+        for cfg in docker_client.networks.get(name).attrs["IPAM"]["Config"] or []:
+            if cfg.get("Gateway"):
+                out.add(cfg["Gateway"])
+    return out
+
+
+def test_the_host_is_unreachable(launched, sh, docker_client, upstream):
+    server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), http.server.SimpleHTTPRequestHandler)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        targets = _gateways(docker_client, "bridge", upstream.network, f"bb-{launched.slug}-int")
+        assert targets, "no host address found to aim at"
+        _, routes = sh(launched.agent, "ip route; ip -4 addr")
+        for ip in sorted(targets):
+            _code, out = sh(
+                launched.agent,
+                f"curl -sS --noproxy '*' --connect-timeout 3 http://{ip}:{port}/ -o /dev/null "
+                "-w '%{http_code}'",
+            )
+            assert out.strip().endswith("000"), (ip, out, routes)
+    finally:
+        server.shutdown()
+
+
+def test_the_agent_runs_unprivileged(launched, sh):
+    _, out = sh(launched.agent, "id -u")
+    assert out.strip() != "0"
+
+
+def test_the_real_token_is_nowhere_in_the_bottle(launched, sh, real_token):
+    checks = {
+        "env": "env",
+        "proc environ": "cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'",
+        "process list": "ps auxww",
+        "files": f"grep -rIl --exclude-dir=proc --exclude-dir=sys -e '{real_token}' / 2>/dev/null"
+        " || true",
+    }
+    for what, script in checks.items():
+        _, out = sh(launched.agent, script, user="0")  # root sees everything in the bottle
+        assert real_token not in out, what
+    _, env = sh(launched.agent, "env")
+    assert "VISIBLE_SETTING=plain-value" in env  # the probe does see the env it should
+
+
+def test_no_ca_private_key_in_the_bottle(launched, sh):
+    _, out = sh(
+        launched.agent,
+        "grep -rl 'PRIVATE KEY' /etc/ssl /usr/local/share/ca-certificates /home 2>/dev/null"
+        " || true",
+        user="0",
+    )
+    assert out.strip() == ""
+
+
+def test_invalid_routes_on_reload_keep_the_old_routes(launched, curl, docker_client):
+    routes = launched.prepared.request.sidecar_dir / "routes.json"
+    good = routes.read_text()
+    try:
+        routes.write_text("{this is: not json")
+        launched.sidecars.kill(signal="SIGHUP")
+        launched.sidecars.reload()
+        assert launched.sidecars.status == "running"
+        # Old routes still in force, unrouted still denied.
+        assert curl("https://api.example.test/allowed/after-bad-reload")[0] == "200"
+        assert curl("https://unrouted.example.test/")[0] == "403"
+    finally:
+        routes.write_text(good)
+        launched.sidecars.kill(signal="SIGHUP")
+    logs = launched.sidecars.logs().decode(errors="replace")
+    assert "reload" in logs.lower()
+    launched.sidecars.reload()
+    assert launched.sidecars.status == "running"
