@@ -56,3 +56,37 @@ def test_prepare_plans_from_the_engine_and_creates_nothing(engine, tmp_path):
     assert plan.details["base image"] == "local/base:1"
     assert {c.id for c in engine.containers.list(all=True)} == before
     assert {n.id for n in engine.networks.list()} == nets
+
+
+def test_free_subnets_skip_what_is_taken():
+    import ipaddress
+
+    from bot_bottle_docker.subnets import free_subnets
+
+    pool = ipaddress.IPv4Network("10.213.0.0/26")
+    used = [ipaddress.IPv4Network("10.213.0.0/28"), ipaddress.IPv4Network("10.213.0.32/27")]
+    assert [str(n) for n in free_subnets(pool, used)] == ["10.213.0.16/28"]
+
+
+@pytest.mark.docker
+def test_more_bottle_networks_than_the_default_pools_allow(engine):
+    # Docker's default pools give out about 30 networks; bottles need two each.
+    from bot_bottle_docker.subnets import create_network
+
+    made = []
+    try:
+        for i in range(40):
+            made.append(
+                create_network(
+                    engine,
+                    name=f"bbtest-subnet-{i}",
+                    internal=True,
+                    labels={"bot-bottle.test": "1"},
+                )
+            )
+        subnets = {n.attrs["IPAM"]["Config"][0]["Subnet"] for n in made}
+        assert len(subnets) == 40
+        assert all(s.endswith("/28") for s in subnets)
+    finally:
+        for n in made:
+            n.remove()

@@ -23,7 +23,7 @@ from docker.models.containers import Container
 
 from bot_bottle_core.plan import BackendPlan, PrepareRequest, ProvisionStep, RunCommand, WriteFile
 
-from . import archive, images, names
+from . import archive, images, names, subnets
 from .engine import LaunchFailed
 from .options import DockerOptions
 
@@ -216,8 +216,9 @@ def _create_networks(
     client: docker.DockerClient, request: PrepareRequest, opts: DockerOptions, undo: Undo
 ) -> tuple[str, str]:
     slug, agent = request.slug, request.agent.name
-    internal = client.networks.create(
-        names.internal_network(slug),
+    internal = subnets.create_network(
+        client,
+        name=names.internal_network(slug),
         driver="bridge",
         internal=True,
         # No address for the host on this bridge: the agent cannot reach it.
@@ -227,8 +228,9 @@ def _create_networks(
     undo.add(f"network {internal.name}", internal.remove)
     if opts.egress_network:
         return internal.name, opts.egress_network
-    outbound = client.networks.create(
-        names.outbound_network(slug),
+    outbound = subnets.create_network(
+        client,
+        name=names.outbound_network(slug),
         driver="bridge",
         internal=opts.outbound_internal,
         labels=names.labels(slug, agent, names.ROLE_OUTBOUND),
