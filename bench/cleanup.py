@@ -20,7 +20,7 @@ from pathlib import Path
 import docker
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import BASE_IMAGE, cli, fake_bottle_labels  # noqa: E402
+from _common import BASE_IMAGE, cli, fake_bottle_labels
 
 
 def make_leftovers(client: docker.DockerClient, run_id: str, n: int, state: Path) -> None:
@@ -29,11 +29,15 @@ def make_leftovers(client: docker.DockerClient, run_id: str, n: int, state: Path
     for i in range(n):
         slug = f"clean{run_id}-{i:05d}"
         internal = subnets.create_network(
-            client, name=names.internal_network(slug), internal=True,
+            client,
+            name=names.internal_network(slug),
+            internal=True,
             labels=fake_bottle_labels(slug, names.ROLE_INTERNAL),
         )
         subnets.create_network(
-            client, name=names.outbound_network(slug), internal=True,
+            client,
+            name=names.outbound_network(slug),
+            internal=True,
             labels=fake_bottle_labels(slug, names.ROLE_OUTBOUND),
         )
         client.volumes.create(
@@ -41,8 +45,11 @@ def make_leftovers(client: docker.DockerClient, run_id: str, n: int, state: Path
         )
         for role in (names.ROLE_AGENT, names.ROLE_SIDECARS):
             client.containers.create(
-                BASE_IMAGE, ["sleep", "infinity"], name=f"bb-{slug}-{role}",
-                labels=fake_bottle_labels(slug, role), network=internal.name,
+                BASE_IMAGE,
+                ["sleep", "infinity"],
+                name=f"bb-{slug}-{role}",
+                labels=fake_bottle_labels(slug, role),
+                network=internal.name,
             )
         (state / slug).mkdir(parents=True)
 
@@ -60,14 +67,18 @@ def main() -> None:
         print(f"created {args.bottles} leftover bottles in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         plan = cli("cleanup", "--dry-run", env=env)
-        print(f"cleanup --dry-run: {time.perf_counter() - t:.2f} s, "
-              f"{plan.stdout.count(chr(10)) - 2} items planned")
+        print(
+            f"cleanup --dry-run: {time.perf_counter() - t:.2f} s, "
+            f"{plan.stdout.count(chr(10)) - 2} items planned"
+        )
         t = time.perf_counter()
         done = cli("cleanup", "--yes", env=env)
         took = time.perf_counter() - t
         print(done.stdout.strip().splitlines()[-1])
-        print(f"cleanup --yes of {args.bottles} bottles: {took:.2f} s "
-              f"({took / args.bottles * 1000:.0f} ms per bottle)")
+        print(
+            f"cleanup --yes of {args.bottles} bottles: {took:.2f} s "
+            f"({took / args.bottles * 1000:.0f} ms per bottle)"
+        )
         left = client.containers.list(all=True, filters={"label": "bot-bottle.slug"})
         print(f"labelled containers left: {len([c for c in left if run_id in c.name])}")
 

@@ -20,7 +20,7 @@ import uuid
 import docker
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import BASE_IMAGE, cli, fake_bottle_labels, summary, timed  # noqa: E402
+from _common import BASE_IMAGE, cli, fake_bottle_labels, summary, timed
 
 
 def main() -> None:
@@ -56,11 +56,19 @@ def main() -> None:
         mine = [b for b in found if b.slug.startswith(f"bench{run_id}")]
         print(f"bottles present: {len(mine)} (of {len(found)} listed)")
         print(f"engine API calls per enumerate: {len(calls)}")
-        print(summary("enumerate_active hook", timed(lambda: teardown.enumerate_active(client), args.runs)))
+        print(
+            summary(
+                "enumerate_active hook", timed(lambda: teardown.enumerate_active(client), args.runs)
+            )
+        )
         with tempfile.TemporaryDirectory() as home:
             env = {"BOT_BOTTLE_HOME": home}
-            print(summary("`bot-bottle list active` (whole process)",
-                          timed(lambda: cli("list", "active", env=env), max(3, args.runs // 3))))
+            print(
+                summary(
+                    "`bot-bottle list active` (whole process)",
+                    timed(lambda: cli("list", "active", env=env), max(3, args.runs // 3)),
+                )
+            )
     finally:
         for c in made:
             c.remove(force=True)

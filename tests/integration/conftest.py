@@ -1,189 +1,23 @@
-"""A fake internet and a real bottle for the integration tests.
+"""Fixtures for the integration tests: the fake internet and a real bottle.
 
-Nothing leaves the machine: the fake upstream sits on an internal network
-the test creates, the bottle's sidecars use that network as their way out,
-and upstream names resolve to it through fixed host entries.
+The helpers live in ``fake_internet.py`` (the benchmarks use them too).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
-import os
-import time
-import uuid
+import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
-UPSTREAM_NAMES = ("api.example.test", "other.example.test", "api.fakeprov.test")
-HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-TOKEN_VAR = "BB_TEST_UPSTREAM_TOKEN"
-TOKEN = "real-token-" + uuid.uuid4().hex
-
-
-def _cert_pair(tmp: Path, names: tuple[str, ...], ip: str | None):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bot-bottle test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    alt = [x509.DNSName(n) for n in names]
-    if ip:
-        alt.append(x509.IPAddress(ipaddress.ip_address(ip)))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    (tmp / "ca.pem").write_bytes(ca.public_bytes(pem))
-    (tmp / "server.pem").write_bytes(cert.public_bytes(pem))
-    (tmp / "server.key").write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    for f in ("ca.pem", "server.pem", "server.key"):
-        os.chmod(tmp / f, 0o644)
-
-
-def wait_for(check, what: str, timeout: float = 60.0) -> None:
-    """Poll ``check`` with backoff until it is true (readiness, never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 1.0)
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_internet import TOKEN, BottleEnv, launched_bottle, running_upstream
 
 
 @pytest.fixture(scope="session")
 def upstream(docker_client, base_image, tmp_path_factory):
-    """The fake internet: an echoing HTTPS/HTTP server on a test-made internal network."""
-    tag = uuid.uuid4().hex[:8]
-    tmp = tmp_path_factory.mktemp("upstream")
-    certs = tmp / "certs"
-    log = tmp / "log"
-    certs.mkdir()
-    log.mkdir()
-    os.chmod(log, 0o777)
-    net = docker_client.networks.create(
-        f"bbtest-internet-{tag}", internal=True, labels={"bot-bottle.test": "1"}
-    )
-    container = None
-    try:
-        # The server's address is known only after it starts; the cert names it
-        # by DNS names, and an IP-literal SAN is added by a second cert below.
-        _cert_pair(certs, UPSTREAM_NAMES, None)
-        container = docker_client.containers.run(
-            base_image,
-            ["python3", "/srv/server.py", "/certs/server.pem", "/certs/server.key"],
-            name=f"bbtest-upstream-{tag}",
-            network=net.name,
-            volumes={
-                str(HERE / "fake_upstream"): {"bind": "/srv", "mode": "ro"},
-                str(certs): {"bind": "/certs", "mode": "ro"},
-                str(log): {"bind": "/log", "mode": "rw"},
-            },
-            labels={"bot-bottle.test": "1"},
-            detach=True,
-        )
-        wait_for(lambda: (log / "ready").exists(), "the fake upstream")
-        container.reload()
-        ip = container.attrs["NetworkSettings"]["Networks"][net.name]["IPAddress"]
-        yield type(
-            "Upstream",
-            (),
-            {
-                "network": net.name,
-                "ip": ip,
-                "ca": certs / "ca.pem",
-                "log": log / "requests.jsonl",
-                "container": container,
-            },
-        )
-    finally:
-        if container is not None:
-            container.remove(force=True)
-        net.remove()
-
-
-MANIFEST = f"""
-settings:
-  base_image: {{base_image}}
-  build_ca_bundle: {HOST_CA_BUNDLE}
-bottles:
-  sec:
-    env:
-      VISIBLE_SETTING: "plain-value"
-    egress:
-      routes:
-        - host: api.example.test
-          path_allowlist: [/repos/a, /allowed]
-          auth: {{{{scheme: Bearer, token_ref: {TOKEN_VAR}}}}}
-        - host: other.example.test
-          methods: [GET]
-"""
-
-
-class BottleEnv:
-    """A bot-bottle home wired to the fake internet, and the real CLI to drive it."""
-
-    def __init__(self, home: Path, upstream, base_image: str) -> None:
-        self.home = home
-        self.upstream = upstream
-        (home / "agents").mkdir(parents=True, exist_ok=True)
-        (home / "manifest.yaml").write_text(MANIFEST.format(base_image=base_image))
-        (home / "agents" / "probe.md").write_text("---\nbottle: sec\nprovider: shell\n---\n")
-        hosts = ",".join(f"{n}={upstream.ip}" for n in UPSTREAM_NAMES)
-        self.env = {
-            "BOT_BOTTLE_HOME": str(home),
-            "BOT_BOTTLE_DOCKER_EGRESS_NETWORK": upstream.network,
-            "BOT_BOTTLE_DOCKER_EXTRA_HOSTS": hosts,
-            "BOT_BOTTLE_EGRESS_UPSTREAM_CA": str(upstream.ca),
-            TOKEN_VAR: TOKEN,
-        }
-
-    def run(self, *args: str, input: str = "", cwd: Path | None = None, timeout: float = 900):
-        import subprocess
-        import sys
-
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
-        env.update(self.env)
-        return subprocess.run(
-            [sys.executable, "-m", "bot_bottle_core", *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=cwd or self.home,
-            timeout=timeout,
-        )
+    with running_upstream(docker_client, base_image, tmp_path_factory.mktemp("upstream")) as up:
+        yield up
 
 
 @pytest.fixture(scope="session")
@@ -194,56 +28,8 @@ def bottle_env(upstream, base_image, tmp_path_factory) -> BottleEnv:
 @pytest.fixture(scope="module")
 def launched(bottle_env, docker_client):
     """One running bottle (agent 'probe', bottle 'sec'), launched through the core API."""
-    from bot_bottle_core import running
-    from bot_bottle_core.config import load_config
-    from bot_bottle_core.dispatch import Plugins
-    from bot_bottle_core.home import Home
-    from bot_bottle_core.preparation import choose_backend, find_agent, prepare_bottle
-    from bot_bottle_core.state import StateStore
-
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in bottle_env.env.items():
-            mp.setenv(k, v)
-        home = Home.from_env()
-        config = load_config(home, bottle_env.home)
-        plugins = Plugins.load()
-        store = StateStore(home.state_dir)
-        backend = choose_backend(plugins, config, "docker")
-        claim_cm = store.claimed("probe")
-        claim = claim_cm.__enter__()
-        claim.keep()
-        prepared = prepare_bottle(
-            plugins=plugins,
-            config=config,
-            slug=claim.slug,
-            state_dir=claim.path,
-            agent=find_agent(config, "probe"),
-            backend=backend,
-            cwd=bottle_env.home,
-            environ=dict(os.environ),
-            ask=None,
-        )
-        log: list[str] = []
-        try:
-            running.launch(prepared, log.append)
-            agent = docker_client.containers.get(f"bb-{claim.slug}-agent")
-            sidecars = docker_client.containers.get(f"bb-{claim.slug}-sidecars")
-            yield type(
-                "Launched",
-                (),
-                {
-                    "slug": claim.slug,
-                    "agent": agent,
-                    "sidecars": sidecars,
-                    "log": log,
-                    "prepared": prepared,
-                    "store": store,
-                },
-            )
-        finally:
-            backend.stop(claim.slug, preserve=False, progress=log.append)
-            store.remove(claim.slug)
-            claim_cm.__exit__(None, None, None)
+    with launched_bottle(bottle_env, docker_client) as bottle:
+        yield bottle
 
 
 def _sh(container, script: str, user: str = "") -> tuple[int, str]:

@@ -2,7 +2,7 @@
 
 It answers every request with JSON describing what it received (method,
 path, Host, headers), so a test can see exactly what egress let through.
-``GET /bytes/N`` streams N bytes instead (for the bulk-download benchmark).
+``GET …/bytes/N`` streams N bytes instead (for the bulk-download benchmark).
 Every request is also appended to /log/requests.jsonl.
 """
 
@@ -32,8 +32,8 @@ class Echo(BaseHTTPRequestHandler):
         }
         with open(LOG, "a") as f:
             f.write(json.dumps(seen) + "\n")
-        if self.path.startswith("/bytes/"):
-            n = int(self.path.split("/")[2])
+        if "/bytes/" in self.path:
+            n = int(self.path.rsplit("/", 1)[1])
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(n))

@@ -362,19 +362,25 @@ def launch(
             base_image=base,
             progress=progress,
         )
-        progress(f"starting bottle {request.slug}")
+        progress(f"creating networks for {request.slug}")
         nets = _create_networks(client, request, opts, undo)
         volume = _workspace_volume(client, request, undo)
+        progress("starting sidecars")
         bundle = _sidecars(client, request, sidecars_image, nets, opts, undo)
         _wait_ready(bundle, progress)
+        progress(f"starting agent ({plan.runtime})")
         agent = _agent(client, request, plan, nets[0], volume, undo)
         install_ca(bundle, agent)
         user = _agent_user(agent)
         if request.transcript_archive.is_file():
+            progress("restoring the transcript")
             restore_transcript(agent, user, request.transcript_archive)
         if request.copy_cwd and request.mode == "fresh":
+            progress(f"copying {request.cwd} into /workspace")
             copy_cwd(agent, user, request.cwd)
+        progress("provisioning")
         provision(agent, user, steps)
+        progress("ready")
     except BaseException:
         undo.run(progress)
         raise

@@ -1,0 +1,188 @@
+"""Egress overhead, throughput, bulk download and sidecar memory.
+
+Sets up the fake internet and one real bottle (tests/integration/fake_internet.py),
+then runs one client container attached both to the bottle's internal
+network (to reach `egress`) and to the fake internet (to reach the upstream
+directly), so both sides are measured in the same run by the same client:
+
+* small keep-alive HTTPS GETs, p50/p99 latency through egress vs direct,
+  and requests per second through one egress (target: added p50 <= 2 ms);
+* a 100 MB HTTPS download through egress vs direct, MB/s, with the sidecar
+  bundle's peak memory while it streams (targets >= 300 MB/s, <= 100 MB);
+* the idle sidecar bundle's memory (target <= 150 MB).
+
+    uv run python bench/egress.py [--requests 2000] [--mb 100] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import docker
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import BASE_IMAGE  # noqa: E402
+from fake_internet import BottleEnv, launched_bottle, running_upstream  # noqa: E402
+
+CLIENT = r"""
+import http.client, json, ssl, sys, time
+mode, what, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ctx = ssl.create_default_context(cafile="/bench/trust.pem")
+if mode == "egress":
+    c = http.client.HTTPSConnection("egress", 8080, context=ctx)
+    c.set_tunnel("api.example.test", 443)
+else:
+    c = http.client.HTTPSConnection("api.example.test", 443, context=ctx)
+out = []
+if what == "small":
+    for _ in range(n):
+        t = time.perf_counter()
+        c.request("GET", "/allowed/bench")
+        c.getresponse().read()
+        out.append(time.perf_counter() - t)
+else:
+    t = time.perf_counter()
+    c.request("GET", f"/allowed/bytes/{n}")
+    r = c.getresponse()
+    got = 0
+    while True:
+        chunk = r.read(1 << 20)
+        if not chunk:
+            break
+        got += len(chunk)
+    out = [time.perf_counter() - t, got]
+print(json.dumps(out))
+"""
+
+
+def memory_mb(stats: dict) -> float:
+    mem = stats.get("memory_stats") or {}
+    usage = mem.get("usage", 0)
+    inactive = (mem.get("stats") or {}).get("inactive_file", 0)
+    return (usage - inactive) / 1e6
+
+
+class PeakMemory:
+    """Follows a container's memory through the stats stream while a block runs."""
+
+    def __init__(self, container) -> None:
+        self.container = container
+        self.peak = 0.0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> PeakMemory:
+        def follow() -> None:
+            for s in self.container.stats(stream=True, decode=True):
+                self.peak = max(self.peak, memory_mb(s))
+                if self._stop.is_set():
+                    return
+
+        self._thread = threading.Thread(target=follow, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def pct(vals: list[float], p: float) -> float:
+    vals = sorted(vals)
+    return vals[min(len(vals) - 1, round(p / 100 * (len(vals) - 1)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--mb", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    client = docker.from_env()
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        (tmp / "up").mkdir()
+        with running_upstream(client, BASE_IMAGE, tmp / "up") as up:
+            env = BottleEnv(tmp / "home", up, BASE_IMAGE)
+            with launched_bottle(env, client) as bottle:
+                idle = memory_mb(bottle.sidecars.stats(stream=False))
+                print(f"idle sidecar bundle memory: {idle:.1f} MB")
+                run_client(client, up, bottle, tmp, args)
+
+
+def run_client(client, up, bottle, tmp: Path, args) -> None:
+    from bot_bottle_docker import archive
+    from bot_bottle_docker.launch import EGRESS_CA_CERT
+
+    bench = tmp / "bench"
+    bench.mkdir()
+    (bench / "client.py").write_text(CLIENT)
+    egress_ca = archive.read_file(bottle.sidecars, EGRESS_CA_CERT)
+    (bench / "trust.pem").write_bytes(up.ca.read_bytes() + b"\n" + egress_ca)
+    c = client.containers.create(
+        BASE_IMAGE,
+        ["sleep", "infinity"],
+        network=up.network,
+        extra_hosts={"api.example.test": up.ip},
+        volumes={str(bench): {"bind": "/bench", "mode": "ro"}},
+        labels={"bot-bottle.test": "1"},
+    )
+    try:
+        client.networks.get(f"bb-{bottle.slug}-int").connect(c)
+        c.start()
+
+        def run(mode: str, what: str, n: int):
+            r = c.exec_run(["python3", "/bench/client.py", mode, what, str(n)])
+            assert r.exit_code == 0, r.output.decode()
+            return json.loads(r.output.decode().strip().splitlines()[-1])
+
+        rows = {"direct": [], "egress": []}
+        for _ in range(args.rounds):
+            for mode in rows:
+                rows[mode] += run(mode, "small", args.requests)
+        p50 = {m: pct(v, 50) * 1000 for m, v in rows.items()}
+        p99 = {m: pct(v, 99) * 1000 for m, v in rows.items()}
+        for m in rows:
+            print(
+                f"small GETs {m:6}: p50 {p50[m]:.2f} ms, p99 {p99[m]:.2f} ms, "
+                f"{len(rows[m]) / sum(rows[m]):.0f} req/s on one keep-alive connection "
+                f"({len(rows[m])} requests)"
+            )
+        print(
+            f"egress adds p50 {p50['egress'] - p50['direct']:.2f} ms, "
+            f"p99 {p99['egress'] - p99['direct']:.2f} ms"
+        )
+
+        n = args.mb * 1_000_000
+        speeds = {"direct": [], "egress": []}
+        peaks = []
+        for _ in range(args.rounds):
+            speeds["direct"].append(n / run("direct", "bulk", n)[0] / 1e6)
+            with PeakMemory(bottle.sidecars) as peak:
+                took, got = run("egress", "bulk", n)
+            assert got == n, got
+            speeds["egress"].append(n / took / 1e6)
+            peaks.append(peak.peak)
+        for m, v in speeds.items():
+            print(
+                f"{args.mb} MB download {m:6}: median {statistics.median(v):.0f} MB/s "
+                f"({', '.join(f'{x:.0f}' for x in v)})"
+            )
+        print(
+            f"sidecar bundle peak memory during the egress downloads: "
+            f"{max(peaks):.1f} MB (per round: {', '.join(f'{p:.0f}' for p in peaks)})"
+        )
+    finally:
+        c.remove(force=True)
+
+
+if __name__ == "__main__":
+    main()
