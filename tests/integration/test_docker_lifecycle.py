@@ -161,3 +161,69 @@ def test_two_starts_of_one_agent_get_two_bottles(bottle_env):
     assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
     slugs = {re.search(r"me=(\S+)", o[0]).group(1) for o in outs}
     assert len(slugs) == 2
+
+
+@pytest.mark.parametrize(
+    ("script", "code"),
+    [("exit 130\n", 130), ("kill -KILL $$\n", 137)],
+    ids=["ctrl-c-status", "killed"],
+)
+def test_interrupted_or_killed_agents_are_preserved(bottle_env, docker_client, script, code):
+    r = bottle_env.run("start", "probe", "--yes", input=script)
+    assert r.returncode == code, r.stderr
+    slug = slug_from(r.stderr)
+    assert f"bot-bottle resume {slug}" in r.stderr
+    assert (bottle_env.home / "state" / slug / ".preserve").exists()
+    assert resources(docker_client, slug)["volumes"] == [f"bb-{slug}-workspace"]
+    r = bottle_env.run("cleanup", "--yes")
+    assert r.returncode == 0, r.stderr
+    # Preserved: cleanup keeps its workspace and state; only an explicit stop ends it.
+    assert resources(docker_client, slug)["volumes"] == [f"bb-{slug}-workspace"]
+    r = bottle_env.run("stop", slug)
+    assert r.returncode == 0, r.stderr
+    assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
+    assert not (bottle_env.home / "state" / slug).exists()
+
+
+def test_attach_and_stop_a_running_bottle(bottle_env, docker_client):
+    from fake_internet import launched_bottle
+
+    with launched_bottle(bottle_env, docker_client) as bottle:
+        r = bottle_env.run("attach", bottle.slug, input="echo attached-$(hostname)\nexit 0\n")
+        assert r.returncode == 0, r.stderr
+        assert f"attached-{bottle.slug}" in r.stdout
+        r = bottle_env.run("stop", bottle.slug)
+        assert r.returncode == 0, r.stderr
+        assert resources(docker_client, bottle.slug) == {
+            "containers": [],
+            "networks": [],
+            "volumes": [],
+        }
+
+
+def _probe_resources(client) -> set[str]:
+    f = {"label": ["bot-bottle.agent=probe"]}
+    return (
+        {c.name for c in client.containers.list(all=True, filters=f)}
+        | {n.name for n in client.networks.list(filters=f)}
+        | {v.name for v in client.volumes.list(filters=f)}
+    )
+
+
+def test_sidecars_dying_at_start_roll_everything_back(bottle_env, docker_client, monkeypatch):
+    from bot_bottle_docker import launch
+    from fake_internet import launched_bottle
+
+    from bot_bottle_core.errors import BotBottleError
+
+    before = _probe_resources(docker_client)
+    states = set((bottle_env.home / "state").iterdir())
+    monkeypatch.setattr(launch, "SIDECARS", "egress,no-such-daemon")
+    with (
+        pytest.raises(BotBottleError, match="stopped while starting") as err,
+        launched_bottle(bottle_env, docker_client),
+    ):
+        pass
+    assert "no-such-daemon" in str(err.value)
+    assert _probe_resources(docker_client) == before
+    assert set((bottle_env.home / "state").iterdir()) == states

@@ -90,3 +90,53 @@ def test_more_bottle_networks_than_the_default_pools_allow(engine):
     finally:
         for n in made:
             n.remove()
+
+
+def test_options_from_env(tmp_path):
+    from bot_bottle_docker.options import DockerOptions
+
+    from bot_bottle_core.errors import BotBottleError
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    opts = DockerOptions.from_env(
+        {
+            "BOT_BOTTLE_DOCKER_EXTRA_HOSTS": "a.test=10.0.0.1, b.test=10.0.0.2",
+            "BOT_BOTTLE_DOCKER_OUTBOUND_INTERNAL": "1",
+            "BOT_BOTTLE_EGRESS_UPSTREAM_CA": str(ca),
+        }
+    )
+    assert opts.extra_hosts == {"a.test": "10.0.0.1", "b.test": "10.0.0.2"}
+    assert opts.outbound_internal and opts.upstream_ca == ca
+    with pytest.raises(BotBottleError, match="malformed entry 'nonsense'"):
+        DockerOptions.from_env({"BOT_BOTTLE_DOCKER_EXTRA_HOSTS": "nonsense"})
+    with pytest.raises(BotBottleError, match="not a file"):
+        DockerOptions.from_env({"BOT_BOTTLE_EGRESS_UPSTREAM_CA": str(tmp_path / "nope")})
+
+
+def test_copy_cwd_takes_gits_view_and_never_env_files(tmp_path):
+    import subprocess
+
+    from bot_bottle_docker.launch import workspace_files
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("print()\n")
+    (tmp_path / ".env").write_text("SECRET=1\n")
+    (tmp_path / ".env.production").write_text("SECRET=2\n")
+    (tmp_path / "build.log").write_text("noise\n")
+    (tmp_path / ".gitignore").write_text("*.log\n")
+    assert workspace_files(tmp_path) == [".gitignore", "build.log", "src/app.py"]  # no repo
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    assert workspace_files(tmp_path) == [".gitignore", "src/app.py"]
+
+
+def test_attach_uses_an_interactive_exec_into_the_agent():
+    assert plugin.attach_argv("bob-abcde", ["bash", "-l"], True) == [
+        "docker",
+        "exec",
+        "-it",
+        "bb-bob-abcde-agent",
+        "bash",
+        "-l",
+    ]
+    assert plugin.attach_argv("bob-abcde", ["x"], False)[2] == "-i"

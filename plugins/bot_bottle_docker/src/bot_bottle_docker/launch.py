@@ -42,6 +42,8 @@ READY_TIMEOUT_S = 60.0
 # Files that stay on the host even with --copy-cwd.
 SECRET_FILE_NAMES = (".env", ".envrc", ".netrc")
 SECRET_FILE_PREFIXES = (".env.",)
+# Daemons the bundle runs (git-gate and supervise join later).
+SIDECARS = "egress"
 
 
 @attrs.define
@@ -249,7 +251,7 @@ def _sidecars(
 ) -> Container:
     slug = request.slug
     volumes = {str(request.sidecar_dir.resolve()): {"bind": SIDECAR_CONFIG_DIR, "mode": "ro"}}
-    env = {layout.ENV_SIDECARS: "egress", **request.tokens}
+    env = {layout.ENV_SIDECARS: SIDECARS, **request.tokens}
     if opts.upstream_ca is not None:
         # A copy beside the routes: the bundle gets one read-only mount.
         (request.sidecar_dir / UPSTREAM_CA_FILE).write_bytes(opts.upstream_ca.read_bytes())
