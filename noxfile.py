@@ -24,8 +24,10 @@ nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["lint", "tests", "integration"]
 
 ROOT = Path(__file__).resolve().parent
-LINT_PATHS = ["src", "plugins", "tests", "noxfile.py"]
+LINT_PATHS = ["src", "plugins", "sidecars", "tests", "bench", "noxfile.py"]
 PLUGINS = ["docker", "smolvm", "claude", "codex", "gitea"]
+# Distribution -> its own tests folder (the core's are tests/ itself).
+TEST_DIRS = {**{p: f"plugins/bot_bottle_{p}/tests" for p in PLUGINS}, "sidecars": "sidecars/tests"}
 
 # Exit code 5 means "no tests collected": tolerated only for a plugin whose
 # tests/ folder is still empty. The core always has to run real tests.
@@ -75,7 +77,7 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize("dist", ["core", *PLUGINS])
+@nox.parametrize("dist", ["core", *TEST_DIRS])
 def tests(session: nox.Session, dist: str) -> None:
     """Unit tests of one distribution (core = tests/ minus integration and packaging)."""
     _sync(session)
@@ -92,7 +94,7 @@ def tests(session: nox.Session, dist: str) -> None:
     # published on its own would be.
     session.run(
         "pytest",
-        f"plugins/bot_bottle_{dist}/tests",
+        TEST_DIRS[dist],
         *_pytest_args(session),
         success_codes=[0, NO_TESTS_COLLECTED],
     )

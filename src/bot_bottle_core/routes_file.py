@@ -18,5 +18,6 @@ _converter = cattrs.Converter(omit_if_default=True)
 def write_routes(sidecar_dir: Path, routes: Sequence[Route]) -> Path:
     sidecar_dir.mkdir(parents=True, exist_ok=True)
     path = sidecar_dir / ROUTES_FILE
-    write_json_atomic(path, {"routes": [_converter.unstructure(r) for r in routes]})
+    # Readable by the sidecar's own unprivileged user; it holds no secrets.
+    write_json_atomic(path, {"routes": [_converter.unstructure(r) for r in routes]}, mode=0o644)
     return path

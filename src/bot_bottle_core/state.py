@@ -75,10 +75,11 @@ class Metadata:
     dockerfile: str | None = None
 
 
-def write_json_atomic(path: Path, data: object) -> None:
+def write_json_atomic(path: Path, data: object, mode: int = 0o600) -> None:
     """Write JSON so a reader sees the old file or the new one, never half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2, sort_keys=True)
             f.write("\n")

@@ -24,7 +24,7 @@ def resources(client, slug: str) -> dict[str, list[str]]:
 
 
 def slug_from(text: str) -> str:
-    m = re.search(r"plan for (probe-[0-9a-z]{5})", text)
+    m = re.search(r"plan for ([a-z0-9_-]+-[0-9a-z]{5})", text)
     assert m, text
     return m.group(1)
 

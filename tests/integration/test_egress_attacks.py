@@ -22,12 +22,26 @@ AS_IS = "--path-as-is"
 @pytest.fixture
 def curl(launched, sh):
     def run(args: str) -> tuple[str, str]:
-        """curl through the bottle's proxy settings; returns (status, body)."""
-        _, out = sh(launched.agent, f"curl -sS --max-time 10 -w '\\n%{{http_code}}' {args}")
-        body, _, code = out.rstrip().rpartition("\n")
-        return code, body
+        """curl through the bottle's proxy settings; returns (status, body).
+
+        The status is the response's, or the proxy's answer to CONNECT when
+        the tunnel was refused (then there is no body); 000 when nothing answered.
+        """
+        _, out = sh(
+            launched.agent,
+            f"curl -s --max-time 10 -w '\\n%{{http_code}} %{{http_connect}}' {args} 2>/dev/null",
+        )
+        body, _, codes = out.rstrip().rpartition("\n")
+        code, connect = codes.split()
+        return (connect if code == "000" and connect != "000" else code), body
 
     return run
+
+
+def py(container, script: str) -> str:
+    """Run a Python script in the agent, as the agent."""
+    result = container.exec_run(["python3", "-c", script])
+    return result.output.decode(errors="replace")
 
 
 def arrived(upstream, marker: str) -> list[dict]:
@@ -83,7 +97,8 @@ def test_denied(curl, upstream, what, url, extra):
     marker = uuid.uuid4().hex
     code, body = curl(f"{extra} '{url.format(m=marker)}'")
     assert code == "403", (what, body)
-    assert "egress-block" in body
+    if body:  # a refused CONNECT has none; a refused request names the tool to ask with
+        assert "egress-block" in body
     assert arrived(upstream, marker) == []
 
 
@@ -95,7 +110,7 @@ def test_prefix_admits_its_own_subtree(curl):
 def test_ip_literal_of_the_upstream_is_denied(curl, upstream):
     marker = uuid.uuid4().hex
     code, body = curl(f"-k https://{upstream.ip}/allowed/{marker}")
-    assert code in ("403", "000"), body
+    assert code == "403", body
     assert arrived(upstream, marker) == []
 
 
@@ -117,13 +132,14 @@ try:
 except (ssl.SSLError, OSError) as e:
     print("tls-refused", type(e).__name__)
 """
-    _, out = sh(launched.agent, f"python3 -c '{script}'")
+    out = py(launched.agent, script)
     assert "200" not in out.split()[:2], out
     assert arrived(upstream, marker) == []
 
 
 def test_non_http_bytes_in_a_routed_tunnel_are_killed(launched, sh, upstream):
     script = """
+import socket
 s = socket.create_connection(("egress", 8080), timeout=10)
 s.sendall(b"CONNECT api.example.test:443 HTTP/1.1\\r\\nHost: api.example.test:443\\r\\n\\r\\n")
 s.recv(4096)
@@ -134,7 +150,7 @@ try:
 except OSError as e:
     print("closed", type(e).__name__)
 """
-    _, out = sh(launched.agent, f"python3 -c '{script}'")
+    out = py(launched.agent, script)
     assert "SSH-2.0" not in out
     assert out.strip() in ("got 0", "closed ConnectionResetError", "closed TimeoutError") or (
         out.startswith("got") and "SSH" not in out
@@ -175,10 +191,10 @@ def test_the_host_is_unreachable(launched, sh, docker_client, upstream):
         for ip in sorted(targets):
             _code, out = sh(
                 launched.agent,
-                f"curl -sS --noproxy '*' --connect-timeout 3 http://{ip}:{port}/ -o /dev/null "
-                "-w '%{http_code}'",
+                f"curl -s --noproxy '*' --connect-timeout 3 http://{ip}:{port}/ -o /dev/null "
+                "-w '%{http_code}' 2>/dev/null",
             )
-            assert out.strip().endswith("000"), (ip, out, routes)
+            assert out.strip() == "000", (ip, out, routes)
     finally:
         server.shutdown()
 
