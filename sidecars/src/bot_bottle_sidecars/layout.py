@@ -5,6 +5,17 @@ Importable anywhere (no mitmproxy). A backend builds the image from
 below, waits for :data:`EGRESS_READY_FILE`, then copies :data:`EGRESS_CA_CERT`
 out of the container for the agent to trust. The CA's private key
 (:data:`EGRESS_CA_KEY`) stays inside: never mount :data:`EGRESS_CONFDIR`.
+
+Routes: mount the *directory* holding ``routes.json`` at :data:`CONFIG_DIR`
+(read-only is fine) rather than the single file: a file bind mount keeps
+pointing at the old inode when the host replaces the file atomically, so a
+SIGHUP would reload stale routes. The sidecar runs as uid :data:`SIDECAR_UID`,
+so the directory must be world-readable (0755, file 0644) or owned by that uid.
+Reload: write the new file, then send SIGHUP to the container (the init
+forwards it to the egress proxy).
+
+Tokens for ``auth`` routes: pass each ``token_ref`` variable in the bundle
+container's environment; nothing else ever sees them.
 """
 
 from __future__ import annotations

@@ -43,11 +43,15 @@ Path normalisation choices (the safe option each time, i.e. deny when unsure):
 * ``//`` collapses to ``/`` before dot segments are resolved (RFC 3986 §5.2.4);
   ``..`` never climbs above ``/``.
 
-A refused path denies the request; the reason says why.
+A refused path denies the request; the reason says why. These checks apply to
+routes with a ``path_allowlist`` only: a whole-host route admits any path. The
+request itself is forwarded as the agent sent it; normalisation is only for
+deciding.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -111,6 +115,7 @@ def _strip_brackets(host: str) -> str:
     return host
 
 
+@functools.lru_cache(maxsize=4096)
 def is_ip_literal(host: str) -> bool:
     """True for anything a resolver or URL parser would take as an IP address.
 
@@ -135,6 +140,7 @@ def is_ip_literal(host: str) -> bool:
     return bool(_NUMERIC_LABEL.match(last))
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_host(host: str) -> str:
     """Lower-case, one trailing dot dropped, IPv6 brackets removed, IPs canonical.
 
@@ -269,9 +275,9 @@ def _decode_once(raw: str) -> str:
     for ch in decoded:
         if ord(ch) < 0x20 or ord(ch) == 0x7F:
             raise ValueError("path contains a control character")
-    for ch in ("\\", ";", "?", "#"):
+    for ch, name in (("\\", "backslash"), (";", "';'"), ("?", "'?'"), ("#", "'#'")):
         if ch in decoded:
-            raise ValueError(f"path contains an encoded {ch!r}")
+            raise ValueError(f"path contains an encoded {name}")
     return decoded
 
 
@@ -335,7 +341,8 @@ def _route_from_json(obj: object, where: str) -> Route:
     unknown = sorted(set(obj) - _ROUTE_KEYS)
     if unknown:
         raise _fail(
-            where, f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(_ROUTE_KEYS))})"
+            where,
+            f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(_ROUTE_KEYS))})",
         )
     if "host" not in obj:
         raise _fail(where, "missing required key 'host'")
@@ -514,8 +521,9 @@ class Policy:
             return Decision(False, None, f"no route for host {h}")
         if path is None:
             return Decision(True, route, f"host {h} is routed")
-        norm = try_normalize_path(path)
-        if route.path_allowlist is not None:
+        if route.path_allowlist is None:
+            norm = try_normalize_path(path)
+        else:
             try:
                 decoded = _decode_once(path)
             except ValueError as exc:
@@ -525,7 +533,10 @@ class Policy:
             listed = ", ".join(route.path_allowlist)
             if not any(prefix_match(norm, p) for p in route.path_allowlist):
                 return Decision(
-                    False, route, f"path {norm} is not in the allowlist [{listed}] of host {h}", norm
+                    False,
+                    route,
+                    f"path {norm} is not in the allowlist [{listed}] of host {h}",
+                    norm,
                 )
             if not any(prefix_match(decoded, p) for p in route.path_allowlist):
                 return Decision(
@@ -540,7 +551,10 @@ class Policy:
             if m not in route.methods:
                 allowed = ", ".join(route.methods)
                 return Decision(
-                    False, route, f"method {m} is not allowed for host {h} (allowed: {allowed})", norm
+                    False,
+                    route,
+                    f"method {m} is not allowed for host {h} (allowed: {allowed})",
+                    norm,
                 )
         return Decision(True, route, f"allowed by the route for host {h}", norm)
 

@@ -1,0 +1,507 @@
+"""Fixtures for the sidecar bundle's tests.
+
+Nothing here sends a packet anywhere but loopback (and, for the one Docker test,
+the test's own containers and the package mirrors during the image build):
+
+* ``certs``: a throw-away test CA and a server certificate for the test names;
+* ``upstream``: fake "internet" servers on 127.0.0.1 (HTTPS and plain HTTP) that
+  echo what they received as JSON and count every TCP connection they accept;
+* ``start_egress``: runs the real egress proxy (``python -m bot_bottle_sidecars.egress``,
+  mitmproxy in a subprocess) on 127.0.0.1 with a free port, told to trust the test
+  CA and to reach the test names through ``BOT_BOTTLE_EGRESS_RESOLVE`` (name[:port]
+  → 127.0.0.1:port), so no test name is ever looked up in DNS.
+
+Docker: ``docker_client`` skips without an engine, except under ``CI=true``, where it
+fails; a ``docker``-marked test that skips under CI is reported as failed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+READY_TIMEOUT_S = 30
+
+TEST_NAMES = [
+    "api.example.test",
+    "other.example.test",
+    "methods.example.test",
+    "pass.example.test",
+    "noauth.example.test",
+    "plain.example.test",
+    "new.example.test",
+    "unrouted.example.test",
+]
+
+
+# --------------------------------------------------------------------------- CI / docker
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def _unavailable(reason: str) -> None:
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: Docker tests must not skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    try:
+        import docker
+    except ImportError:
+        _unavailable("the docker SDK is not installed")
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as exc:  # DockerException, requests' ConnectionError, ...
+        _unavailable(f"no Docker engine reachable: {exc}")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client) -> str:
+    import docker
+
+    tag = os.environ.get("BOT_BOTTLE_TEST_BASE_IMAGE", "bot-bottle-base:bookworm")
+    try:
+        docker_client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        _unavailable(f"base image {tag} is missing (build it with scripts/docker-engine.sh)")
+    return tag
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "docker_client" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.docker)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if (
+        in_ci()
+        and report.skipped
+        and not hasattr(report, "wasxfail")
+        and item.get_closest_marker("docker") is not None
+    ):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"docker test skipped under CI=true: {reason}"
+    return report
+
+
+# --------------------------------------------------------------------------- certificates
+
+
+@dataclass(frozen=True)
+class Certs:
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+
+
+def _make_certs(directory: Path, names: list[str]) -> Certs:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bot-bottle test upstream CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
+    sans.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    out = Certs(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
+    out.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    out.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    out.server_key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return _make_certs(tmp_path_factory.mktemp("certs"), TEST_NAMES)
+
+
+# --------------------------------------------------------------------------- fake upstream
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _EchoServer
+
+    def _echo(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        remaining, got = length, 0
+        while remaining:
+            chunk = self.rfile.read(min(remaining, 1 << 16))
+            if not chunk:
+                break
+            got += len(chunk)
+            remaining -= len(chunk)
+        record = {
+            "method": self.command,
+            "path": self.path,
+            "headers": [[k, v] for k, v in self.headers.items()],
+            "body_len": got,
+            "tls": self.server.tls,
+        }
+        self.server.record(record)
+        body = json.dumps(record).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _echo
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _EchoServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, tls_context: ssl.SSLContext | None) -> None:
+        super().__init__(("127.0.0.1", 0), _EchoHandler)
+        self.tls_context = tls_context
+        self.tls = tls_context is not None
+        self.lock = threading.Lock()
+        self.requests: list[dict] = []
+        self.accepted = 0
+
+    def record(self, record: dict) -> None:
+        with self.lock:
+            self.requests.append(record)
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        with self.lock:
+            self.accepted += 1
+        return sock, addr
+
+    def finish_request(self, request, client_address) -> None:
+        if self.tls_context is not None:
+            request.settimeout(10)
+            try:
+                request = self.tls_context.wrap_socket(request, server_side=True)
+            except (OSError, ssl.SSLError):
+                return
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address) -> None:
+        pass
+
+
+@dataclass
+class Upstream:
+    https: _EchoServer
+    http: _EchoServer
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return self.https.accepted + self.http.accepted
+
+    @property
+    def requests(self) -> list[dict]:
+        with self.https.lock, self.http.lock:
+            return self.https.requests + self.http.requests
+
+    def snapshot(self) -> tuple[int, int]:
+        return self.accepted, len(self.requests)
+
+
+@pytest.fixture(scope="session")
+def upstream(certs: Certs) -> Iterator[Upstream]:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certs.server_cert, certs.server_key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    up = Upstream(_EchoServer(ctx), _EchoServer(None))
+    for server in (up.https, up.http):
+        t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+        t.daemon = True
+        t.start()
+        up.threads.append(t)
+    yield up
+    for server in (up.https, up.http):
+        server.shutdown()
+        server.server_close()
+
+
+def resolve_map(up: Upstream, names: list[str] = TEST_NAMES) -> dict[str, str]:
+    https_port = up.https.server_address[1]
+    http_port = up.http.server_address[1]
+    out = {}
+    for name in names:
+        out[f"{name}:443"] = f"127.0.0.1:{https_port}"
+        out[f"{name}:80"] = f"127.0.0.1:{http_port}"
+    return out
+
+
+# --------------------------------------------------------------------------- egress process
+
+
+@dataclass
+class EgressProc:
+    proc: subprocess.Popen
+    workdir: Path
+    routes_file: Path
+    ready_file: Path
+    confdir: Path
+    stdout_path: Path
+    stderr_path: Path
+    port: int = 0
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.confdir / "mitmproxy-ca-cert.pem"
+
+    def mark(self) -> int:
+        return self.stdout_path.stat().st_size
+
+    def lines(self, since: int = 0) -> list[dict]:
+        with self.stdout_path.open("rb") as f:
+            f.seek(since)
+            data = f.read().decode()
+        return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+    def decisions(self, since: int = 0) -> list[dict]:
+        return [r for r in self.lines(since) if "decision" in r]
+
+    def wait_for_line(
+        self, predicate: Callable[[dict], bool], since: int = 0, timeout: float = 10
+    ) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for record in self.lines(since):
+                if predicate(record):
+                    return record
+            assert self.proc.poll() is None, f"egress died: {self.stderr()}"
+            time.sleep(0.02)
+        raise AssertionError(f"no matching log line; got {self.lines(since)}")
+
+    def stdout(self) -> str:
+        return self.stdout_path.read_text()
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def wait_ready(ready_file: Path, proc: subprocess.Popen, describe: Callable[[], str]) -> dict:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    delay = 0.01
+    while time.monotonic() < deadline:
+        if ready_file.exists():
+            text = ready_file.read_text()
+            if text.strip():
+                return json.loads(text)
+        if proc.poll() is not None:
+            raise AssertionError(f"exited with {proc.returncode} before ready: {describe()}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+    raise AssertionError(f"not ready after {READY_TIMEOUT_S}s: {describe()}")
+
+
+def free_env() -> dict[str, str]:
+    """The test process's environment minus anything bot-bottle or proxy related."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("BOT_BOTTLE_") and k.lower() not in ("http_proxy", "https_proxy")
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def egress_env(
+    workdir: Path, certs: Certs, up: Upstream, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    env = free_env()
+    env.update(
+        {
+            "BOT_BOTTLE_EGRESS_ROUTES": str(workdir / "routes.json"),
+            "BOT_BOTTLE_EGRESS_READY_FILE": str(workdir / "run" / "egress.ready"),
+            "BOT_BOTTLE_EGRESS_CONFDIR": str(workdir / "confdir"),
+            "BOT_BOTTLE_EGRESS_LISTEN_HOST": "127.0.0.1",
+            "BOT_BOTTLE_EGRESS_PORT": "0",
+            "BOT_BOTTLE_UPSTREAM_CA": str(certs.ca_cert),
+            "BOT_BOTTLE_EGRESS_RESOLVE": json.dumps(resolve_map(up)),
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def launch_egress(
+    workdir: Path,
+    certs: Certs,
+    up: Upstream,
+    routes: dict | str,
+    env: dict[str, str] | None = None,
+    wait: bool = True,
+) -> EgressProc:
+    """Start ``python -m bot_bottle_sidecars.egress`` in ``workdir``; wait for its ready file."""
+    routes_file = workdir / "routes.json"
+    routes_file.write_text(routes if isinstance(routes, str) else json.dumps(routes))
+    full_env = egress_env(workdir, certs, up, env)
+    out, err = workdir / "stdout.log", workdir / "stderr.log"
+    with out.open("wb") as fo, err.open("wb") as fe:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot_bottle_sidecars.egress"],
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=fo,
+            stderr=fe,
+        )
+    ep = EgressProc(
+        proc,
+        workdir,
+        routes_file,
+        Path(full_env["BOT_BOTTLE_EGRESS_READY_FILE"]),
+        Path(full_env["BOT_BOTTLE_EGRESS_CONFDIR"]),
+        out,
+        err,
+    )
+    if wait:
+        try:
+            info = wait_ready(ep.ready_file, proc, ep.stderr)
+        except BaseException:
+            ep.stop()
+            raise
+        ep.port = info["listen"][0][1]
+    return ep
+
+
+@pytest.fixture
+def start_egress(
+    tmp_path_factory: pytest.TempPathFactory, certs: Certs, upstream: Upstream
+) -> Iterator[Callable[..., EgressProc]]:
+    """Start egress processes for one test; all are stopped afterwards."""
+    started: list[EgressProc] = []
+
+    def start(routes: dict | str, env: dict[str, str] | None = None, wait: bool = True):
+        ep = launch_egress(tmp_path_factory.mktemp("egress"), certs, upstream, routes, env, wait)
+        started.append(ep)
+        return ep
+
+    yield start
+    for ep in started:
+        ep.stop()
+
+
+@pytest.fixture(scope="module")
+def module_egress(
+    tmp_path_factory: pytest.TempPathFactory, certs: Certs, upstream: Upstream
+) -> Iterator[Callable[..., EgressProc]]:
+    """Like ``start_egress``, but the processes live for the whole module."""
+    started: list[EgressProc] = []
+
+    def start(routes: dict | str, env: dict[str, str] | None = None) -> EgressProc:
+        ep = launch_egress(tmp_path_factory.mktemp("egress"), certs, upstream, routes, env)
+        started.append(ep)
+        return ep
+
+    yield start
+    for ep in started:
+        ep.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def make_egress_env(certs: Certs, upstream: Upstream) -> Callable[..., dict[str, str]]:
+    """``make(workdir, routes, **extra_env)`` → the environment an egress process needs."""
+
+    def make(workdir: Path, routes: dict, **extra: str) -> dict[str, str]:
+        (workdir / "routes.json").write_text(json.dumps(routes))
+        return egress_env(workdir, certs, upstream, extra)
+
+    return make

@@ -1,0 +1,588 @@
+"""Attacks against the real egress proxy (mitmproxy + the addon) on loopback.
+
+The proxy runs as a subprocess exactly as the bundle runs it; the "internet" is
+the fake upstream from conftest (HTTPS and HTTP on 127.0.0.1, test CA). Test
+names reach it only through the proxy's ``egress_resolve`` map, so nothing is
+ever resolved in DNS. Clients are raw sockets + ``ssl`` so every byte (Host
+headers, SNI, CONNECT targets, non-HTTP junk) is under the test's control.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
+import pytest
+
+TOKEN = "tok-3f9c2e1d-never-log-me"
+AGENT_AUTH = "Bearer agent-placeholder-abc"
+
+ROUTES = {
+    "routes": [
+        {
+            "host": "api.example.test",
+            "path_allowlist": ["/allowed", "/repos/a/"],
+            "auth": {"scheme": "Bearer", "token_ref": "EGRESS_TEST_TOKEN"},
+        },
+        {"host": "other.example.test"},
+        {"host": "methods.example.test", "methods": ["GET", "HEAD"]},
+        {"host": "pass.example.test", "tls_passthrough": True},
+        {
+            "host": "noauth.example.test",
+            "auth": {"scheme": "token", "token_ref": "EGRESS_TEST_UNSET_TOKEN"},
+        },
+        {"host": "plain.example.test"},
+    ]
+}
+
+
+# --------------------------------------------------------------------------- client helpers
+
+
+@dataclass
+class Resp:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+    def upstream_header(self, name: str) -> list[str]:
+        return [v for k, v in self.json()["headers"] if k.lower() == name.lower()]
+
+
+def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(1)
+        if not chunk:
+            raise ConnectionError(f"connection closed after {buf!r}")
+        buf += chunk
+    head = buf.decode("latin-1").split("\r\n")
+    status = int(head[0].split(" ", 2)[1])
+    headers = {}
+    for line in head[1:]:
+        if line:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+    return status, headers, buf
+
+
+def _read_body(sock: socket.socket, headers: dict[str, str]) -> bytes:
+    length = int(headers.get("content-length", "0"))
+    body = b""
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return body
+
+
+def connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def tunnel(port: int, target: str) -> tuple[Resp, socket.socket]:
+    """CONNECT through the proxy; returns the proxy's answer and the (raw) socket."""
+    s = connect(port)
+    s.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    status, headers, _ = _read_head(s)
+    body = _read_body(s, headers) if status != 200 else b""
+    return Resp(status, headers, body), s
+
+
+def request(
+    sock: socket.socket,
+    method: str,
+    target: str,
+    host: str | list[str] | None,
+    headers: list[tuple[str, str]] = (),
+    body: bytes = b"",
+) -> Resp:
+    lines = [f"{method} {target} HTTP/1.1"]
+    for h in [host] if isinstance(host, str) else host or []:
+        lines.append(f"Host: {h}")
+    lines += [f"{k}: {v}" for k, v in headers]
+    if body or method in ("POST", "PUT"):
+        lines.append(f"Content-Length: {len(body)}")
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    status, resp_headers, _ = _read_head(sock)
+    data = b"" if method == "HEAD" else _read_body(sock, resp_headers)
+    return Resp(status, resp_headers, data)
+
+
+def mitm_tls(ep, sock: socket.socket, sni: str | None, alpn: list[str] | None = None):
+    ctx = ssl.create_default_context(cafile=str(ep.ca_cert))
+    if sni is None:
+        ctx.check_hostname = False
+    if alpn:
+        ctx.set_alpn_protocols(alpn)
+    return ctx.wrap_socket(sock, server_hostname=sni)
+
+
+def https(ep, host: str, method: str, path: str, headers=(), body=b"", host_header=None) -> Resp:
+    """One request through a fresh CONNECT tunnel, TLS intercepted by the proxy."""
+    answer, raw = tunnel(ep.port, f"{host}:443")
+    assert answer.status == 200, answer
+    with mitm_tls(ep, raw, host) as s:
+        return request(s, method, path, host_header or host, list(headers), body)
+
+
+def assert_denied(resp: Resp, *needles: str) -> None:
+    assert resp.status == 403, resp
+    assert resp.headers.get("x-bot-bottle-egress") == "denied"
+    text = resp.body.decode()
+    assert "egress-block" in text or "operator" in text, text
+    for needle in needles:
+        assert needle in text, (needle, text)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def egress(module_egress):
+    return module_egress(ROUTES, env={"EGRESS_TEST_TOKEN": TOKEN})
+
+
+@pytest.fixture
+def quiet_upstream(upstream):
+    """Asserts the upstream saw no connection and no request during the test."""
+    before = upstream.snapshot()
+    yield upstream
+    time.sleep(0.05)  # let a (wrongly) forwarded connection land before checking
+    assert upstream.snapshot() == before, upstream.requests[-3:]
+
+
+# --------------------------------------------------------------------------- CONNECT
+
+
+def test_unrouted_connect_is_refused_before_any_dial(egress, quiet_upstream):
+    mark = egress.mark()
+    answer, s = tunnel(egress.port, "unrouted.example.test:443")
+    s.close()
+    assert_denied(answer, "no route for host unrouted.example.test", 'host="unrouted.example.test"')
+    [line] = egress.decisions(mark)
+    assert line["kind"] == "connect" and line["decision"] == "deny"
+    assert line["host"] == "unrouted.example.test" and line["route"] is None
+
+
+def test_connect_host_match_is_case_insensitive_and_ignores_trailing_dot(egress, upstream):
+    answer, raw = tunnel(egress.port, "API.Example.TEST.:443")
+    assert answer.status == 200
+    with mitm_tls(egress, raw, "api.example.test") as s:
+        r = request(s, "GET", "/allowed/x", "Api.Example.Test.")
+    assert r.status == 200
+    assert r.json()["path"] == "/allowed/x"
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["127.0.0.1:443", "[::1]:443", "2130706433:443", "0x7f.1:443", "0177.0.0.1:443"],
+)
+def test_ip_literal_connect_is_refused(egress, quiet_upstream, target):
+    answer, s = tunnel(egress.port, target)
+    s.close()
+    assert_denied(answer, "IP literal")
+
+
+# --------------------------------------------------------------------------- requests in a tunnel
+
+
+def test_allowed_request_gets_the_injected_token_never_the_agents(egress, upstream):
+    mark = egress.mark()
+    r = https(
+        egress,
+        "api.example.test",
+        "GET",
+        "/allowed/items?page=2",
+        headers=[
+            ("Authorization", AGENT_AUTH),
+            ("authorization", "Basic YWdlbnQ6c2Vjb25k"),
+            ("Proxy-Authorization", "Basic Zm9vOmJhcg=="),
+        ],
+    )
+    assert r.status == 200, r
+    assert r.upstream_header("authorization") == [f"Bearer {TOKEN}"]
+    assert r.upstream_header("proxy-authorization") == []
+    assert r.json()["path"] == "/allowed/items?page=2"  # forwarded as sent
+    connect_line, request_line = egress.decisions(mark)
+    assert connect_line["kind"] == "connect" and connect_line["decision"] == "allow"
+    assert request_line == {
+        **request_line,
+        "decision": "allow",
+        "kind": "request",
+        "host": "api.example.test",
+        "method": "GET",
+        "path": "/allowed/items",
+        "route": "api.example.test",
+    }
+    out = egress.stdout() + egress.stderr()
+    assert TOKEN not in out
+    assert "agent-placeholder" not in out
+    assert "Zm9vOmJhcg" not in out and "YWdlbnQ6c2Vjb25k" not in out
+
+
+def test_route_without_auth_passes_the_agents_authorization(egress, upstream):
+    r = https(egress, "other.example.test", "GET", "/", headers=[("Authorization", "Basic x")])
+    assert r.status == 200
+    assert r.upstream_header("authorization") == ["Basic x"]
+
+
+def test_missing_token_variable_denies_and_never_forwards(egress, quiet_upstream):
+    r = https(egress, "noauth.example.test", "GET", "/", headers=[("Authorization", AGENT_AUTH)])
+    assert_denied(r, "EGRESS_TEST_UNSET_TOKEN")
+
+
+def test_other_host_header_inside_a_routed_tunnel_is_refused(egress, quiet_upstream):
+    for host_header in ("other.example.test", "unrouted.example.test", "127.0.0.1"):
+        r = https(egress, "api.example.test", "GET", "/allowed/x", host_header=host_header)
+        assert_denied(r, "does not match the target host api.example.test")
+
+
+def test_every_request_on_a_keep_alive_connection_is_checked(egress, upstream):
+    mark = egress.mark()
+    answer, raw = tunnel(egress.port, "api.example.test:443")
+    assert answer.status == 200
+    with mitm_tls(egress, raw, "api.example.test") as s:
+        ok = request(s, "GET", "/allowed/1", "api.example.test")
+        before = upstream.snapshot()
+        bad_host = request(s, "GET", "/allowed/2", "other.example.test")
+        two_hosts = request(s, "GET", "/allowed/3", ["api.example.test", "other.example.test"])
+        bad_path = request(s, "GET", "/secret", "api.example.test")
+        after = upstream.snapshot()
+        ok_again = request(s, "GET", "/allowed/4", "api.example.test")
+    assert ok.status == 200 and ok_again.status == 200
+    assert_denied(bad_host, "other.example.test")
+    assert_denied(two_hosts, "other.example.test")
+    assert_denied(bad_path, "path /secret is not in the allowlist")
+    assert after[1] == before[1]  # none of the three denied requests reached upstream
+    # one JSON line per decision: the CONNECT and five requests
+    lines = egress.decisions(mark)
+    assert [(x["kind"], x["decision"]) for x in lines] == [
+        ("connect", "allow"),
+        ("request", "allow"),
+        ("request", "deny"),
+        ("request", "deny"),
+        ("request", "deny"),
+        ("request", "allow"),
+    ]
+
+
+def test_absolute_form_naming_another_host_inside_a_tunnel_is_refused(egress, quiet_upstream):
+    answer, raw = tunnel(egress.port, "api.example.test:443")
+    assert answer.status == 200
+    with mitm_tls(egress, raw, "api.example.test") as s:
+        r = request(s, "GET", "https://other.example.test/allowed/x", "api.example.test")
+    assert_denied(r, "other.example.test does not match the target host api.example.test")
+
+
+def test_plaintext_http_inside_a_tunnel_is_checked_too(egress, upstream):
+    answer, s = tunnel(egress.port, "plain.example.test:80")
+    assert answer.status == 200
+    with s:
+        ok = request(s, "GET", "/x", "plain.example.test")
+        before = upstream.snapshot()
+        bad = request(s, "GET", "/x", "unrouted.example.test")
+        after = upstream.snapshot()
+    assert ok.status == 200 and ok.json()["tls"] is False
+    assert_denied(bad, "Host header unrouted.example.test does not match")
+    assert after[1] == before[1]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/allowed/../secret",
+        "/allowed/%2e%2e/secret",
+        "/allowed/%2E%2E/secret",
+        "/allowed/.%2e/secret",
+        "/allowed%2f..%2fsecret",
+        "/allowed/..%2fsecret",
+        "/allowed//../secret",
+        "/allowed/%252e%252e/secret",
+        "/allowed/..;/secret",
+        "/allowed/..%5csecret",
+        "/x/../allowed/y",
+        "/repos/a-evil",
+        "/repos/a%2d-evil/..",
+        "/Allowed/x",
+    ],
+)
+def test_path_traversal_and_prefix_tricks_are_refused(egress, quiet_upstream, path):
+    r = https(egress, "api.example.test", "GET", path)
+    assert_denied(r)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/allowed",
+        "/allowed/",
+        "/allowed/x/y",
+        "/repos/a",
+        "/repos/a/pulls",
+        "/allowed;jsessionid=1",
+    ],
+)
+def test_allowlisted_paths_pass(egress, upstream, path):
+    r = https(egress, "api.example.test", "GET", path)
+    assert r.status == 200, r
+    assert r.json()["path"] == path
+
+
+def test_methods_are_enforced(egress, upstream):
+    assert https(egress, "methods.example.test", "GET", "/x").status == 200
+    before = upstream.snapshot()
+    r = https(egress, "methods.example.test", "DELETE", "/x")
+    assert_denied(r, "method DELETE is not allowed for host methods.example.test")
+    assert upstream.snapshot()[1] == before[1]
+
+
+def test_sni_of_an_unrouted_host_inside_a_routed_tunnel_is_refused(egress, quiet_upstream):
+    for sni in ("unrouted.example.test", "other.example.test"):
+        mark = egress.mark()
+        answer, raw = tunnel(egress.port, "api.example.test:443")
+        assert answer.status == 200
+        with pytest.raises(OSError), mitm_tls(egress, raw, sni) as s:
+            request(s, "GET", "/allowed/x", "api.example.test")
+        tls_line = egress.wait_for_line(lambda r: r.get("kind") == "tls", since=mark)
+        assert tls_line["decision"] == "deny"
+        assert (
+            f"TLS SNI {sni} does not match the CONNECT target api.example.test"
+            in (tls_line["reason"])
+        )
+
+
+def test_non_http_bytes_in_a_tunnel_are_killed(egress, quiet_upstream):
+    mark = egress.mark()
+    answer, s = tunnel(egress.port, "api.example.test:443")
+    assert answer.status == 200
+    s.sendall(b"SSH-2.0-OpenSSH_9.2\r\n" + bytes(range(256)))
+    s.settimeout(5)
+    with contextlib.suppress(ConnectionResetError):
+        assert s.recv(100) == b""  # closed, nothing relayed back
+    s.close()
+    line = egress.wait_for_line(lambda r: r.get("kind") == "tcp", since=mark)
+    assert line["decision"] == "deny" and "non-HTTP bytes" in line["reason"]
+
+
+def test_tls_passthrough_route_is_not_intercepted(egress, upstream, certs):
+    answer, raw = tunnel(egress.port, "pass.example.test:443")
+    assert answer.status == 200
+    ctx = ssl.create_default_context(cafile=str(certs.ca_cert))  # the upstream's own CA
+    with ctx.wrap_socket(raw, server_hostname="pass.example.test") as s:
+        r = request(s, "GET", "/anything", "pass.example.test")
+    assert r.status == 200 and r.json()["tls"] is True
+
+
+def test_tls_passthrough_still_requires_a_matching_sni(egress, quiet_upstream, certs):
+    answer, raw = tunnel(egress.port, "pass.example.test:443")
+    assert answer.status == 200
+    mark = egress.mark()
+    ctx = ssl.create_default_context(cafile=str(certs.ca_cert))
+    with pytest.raises(OSError), ctx.wrap_socket(raw, server_hostname="other.example.test") as s:
+        request(s, "GET", "/", "other.example.test")
+    line = egress.wait_for_line(lambda r: r.get("kind") == "tls", since=mark)
+    assert line["decision"] == "deny"
+    assert (
+        "TLS SNI other.example.test does not match the CONNECT target pass.example.test"
+        in (line["reason"])
+    )
+
+
+def h2_exchange(ep, host: str, requests: list[tuple[str, str, str]]) -> list[tuple[int, bytes]]:
+    """Send (method, authority, path) requests as concurrent streams on one HTTP/2 connection."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    answer, raw = tunnel(ep.port, f"{host}:443")
+    assert answer.status == 200
+    with mitm_tls(ep, raw, host, alpn=["h2"]) as s:
+        assert s.selected_alpn_protocol() == "h2"
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        streams: dict[int, dict] = {}
+        for method, authority, path in requests:
+            sid = conn.get_next_available_stream_id()
+            headers = [(":method", method), (":scheme", "https"), (":authority", authority)]
+            conn.send_headers(sid, [*headers, (":path", path)], end_stream=True)
+            streams[sid] = {"status": None, "body": b"", "done": False}
+        s.sendall(conn.data_to_send())
+        while not all(x["done"] for x in streams.values()):
+            data = s.recv(65536)
+            assert data, "connection closed"
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    streams[event.stream_id]["status"] = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    streams[event.stream_id]["body"] += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    streams[event.stream_id]["done"] = True
+            s.sendall(conn.data_to_send())
+    return [(x["status"], x["body"]) for x in streams.values()]
+
+
+def test_http2_streams_are_each_checked(egress, upstream):
+    results = h2_exchange(
+        egress,
+        "api.example.test",
+        [
+            ("GET", "api.example.test", "/allowed/h2"),
+            ("GET", "other.example.test", "/allowed/h2"),
+            ("GET", "api.example.test", "/secret"),
+        ],
+    )
+    assert [status for status, _ in results] == [200, 403, 403], results
+    assert json.loads(results[0][1])["headers"]  # the allowed one reached upstream
+    assert b"other.example.test does not match the target host" in results[1][1]
+    assert b"path /secret is not in the allowlist" in results[2][1]
+
+
+def test_http2_methods_are_checked_and_answered_with_a_403(egress, upstream):
+    results = h2_exchange(
+        egress,
+        "methods.example.test",
+        [("GET", "methods.example.test", "/x"), ("DELETE", "methods.example.test", "/x")],
+    )
+    assert [status for status, _ in results] == [200, 403], results
+    assert b"method DELETE is not allowed for host methods.example.test" in results[1][1]
+
+
+def test_large_bodies_stream_but_a_denied_upload_never_reaches_upstream(egress, upstream):
+    big = b"x" * (3 * 1024 * 1024)  # above stream_large_bodies=1m
+    r = https(egress, "api.example.test", "POST", "/allowed/upload", body=big)
+    assert r.status == 200 and r.json()["body_len"] == len(big)
+    before = upstream.snapshot()
+    mark = egress.mark()
+    # A small denied upload gets the explanatory 403 ...
+    assert_denied(https(egress, "api.example.test", "POST", "/secret/a", body=b"{}"), "/secret/a")
+    _answer, raw = tunnel(egress.port, "api.example.test:443")
+    with mitm_tls(egress, raw, "api.example.test") as s:
+        s.sendall(
+            b"POST /secret/c HTTP/1.1\r\nHost: api.example.test\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+        )
+        status, headers, _ = _read_head(s)
+        assert status == 403 and b"/secret/c" in _read_body(s, headers)
+    # ... a large one is cut off (mitmproxy cannot answer before reading the body).
+    with pytest.raises(OSError):
+        https(egress, "api.example.test", "POST", "/secret/b", body=big)
+    assert upstream.snapshot()[1] == before[1]
+    assert [x["decision"] for x in egress.decisions(mark) if x["kind"] == "request"] == [
+        "deny",
+        "deny",
+        "deny",
+    ]
+    assert egress.proc.poll() is None
+    assert "Traceback" not in egress.stderr(), egress.stderr()
+
+
+# --------------------------------------------------------------------------- plain HTTP
+
+
+def test_plain_http_to_an_unrouted_host_is_refused(egress, quiet_upstream):
+    with connect(egress.port) as s:
+        r = request(s, "GET", "http://unrouted.example.test/x", "unrouted.example.test")
+    assert_denied(r, "no route for host unrouted.example.test")
+
+
+def test_plain_http_to_a_routed_host_works_and_host_must_agree(egress, upstream):
+    with connect(egress.port) as s:
+        ok = request(s, "GET", "http://plain.example.test/hello", "plain.example.test")
+        before = upstream.snapshot()
+        bad = request(s, "GET", "http://plain.example.test/hello", "unrouted.example.test")
+        after = upstream.snapshot()
+    assert ok.status == 200 and ok.json()["tls"] is False
+    assert_denied(bad, "Host header unrouted.example.test does not match")
+    assert after[1] == before[1]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1/", "http://2130706433/", "http://[::1]/", "http://0x7f.1/"]
+)
+def test_plain_http_to_an_ip_literal_is_refused(egress, quiet_upstream, url):
+    host = url.split("/")[2]
+    with connect(egress.port) as s:
+        r = request(s, "GET", url, host)
+    assert_denied(r, "IP literal")
+
+
+def test_origin_form_request_to_the_proxy_uses_the_host_header(egress, quiet_upstream):
+    with connect(egress.port) as s:
+        r = request(s, "GET", "/", "unrouted.example.test")
+    assert_denied(r, "no route for host unrouted.example.test")
+
+
+# --------------------------------------------------------------------------- the log
+
+
+def test_every_log_line_is_json_and_holds_no_secret(egress):
+    text = egress.stdout()
+    records = [json.loads(line) for line in text.splitlines()]
+    decisions = [r for r in records if "decision" in r]
+    assert decisions
+    for r in decisions:
+        assert set(r) == {
+            "time", "decision", "kind", "host", "port", "method", "path", "route", "reason"
+        }  # fmt: skip
+    assert TOKEN not in text and TOKEN not in egress.stderr()
+    assert "agent-placeholder" not in text
+    assert "Traceback" not in egress.stderr(), egress.stderr()
+
+
+# --------------------------------------------------------------------------- reload, start-up
+
+
+def test_sighup_reload_keeps_old_routes_on_a_bad_file_then_applies_a_good_one(start_egress):
+    ep = start_egress({"routes": [{"host": "other.example.test"}]})
+    assert https(ep, "other.example.test", "GET", "/").status == 200
+    answer, s = tunnel(ep.port, "new.example.test:443")
+    s.close()
+    assert answer.status == 403
+
+    for bad in ("{not json", json.dumps({"routes": [{"host": "x.test", "bogus": 1}]})):
+        mark = ep.mark()
+        ep.routes_file.write_text(bad)
+        ep.proc.send_signal(signal.SIGHUP)
+        line = ep.wait_for_line(lambda r: r.get("event") == "reload", since=mark)
+        assert line["status"] == "error" and line["routes_kept"] == 1
+        assert str(ep.routes_file) in line["error"]
+        assert ep.proc.poll() is None
+        assert https(ep, "other.example.test", "GET", "/").status == 200
+
+    mark = ep.mark()
+    ep.routes_file.write_text(
+        json.dumps({"routes": [{"host": "other.example.test"}, {"host": "new.example.test"}]})
+    )
+    ep.proc.send_signal(signal.SIGHUP)
+    line = ep.wait_for_line(lambda r: r.get("event") == "reload", since=mark)
+    assert line["status"] == "ok" and line["routes"] == 2
+    assert https(ep, "new.example.test", "GET", "/now").status == 200
+    assert ep.proc.poll() is None
+
+
+def test_a_bad_routes_file_stops_start_up_with_a_clear_error(start_egress):
+    ep = start_egress({"routes": [{"host": "a.test", "tls_passthrough": True, "methods": ["GET"]}]},
+                      wait=False)  # fmt: skip
+    assert ep.proc.wait(30) == 1
+    err = ep.stderr()
+    assert "routes[0]" in err and "tls_passthrough cannot be combined with methods" in err
+    assert not ep.ready_file.exists()
+
+
+def test_sigterm_stops_the_proxy_and_removes_the_ready_file(start_egress):
+    ep = start_egress({"routes": []})
+    assert ep.ready_file.exists()
+    ep.proc.send_signal(signal.SIGTERM)
+    assert ep.proc.wait(15) == 0
+    assert not ep.ready_file.exists()
