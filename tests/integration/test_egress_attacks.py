@@ -229,21 +229,47 @@ def test_no_ca_private_key_in_the_bottle(launched, sh):
     assert out.strip() == ""
 
 
-def test_invalid_routes_on_reload_keep_the_old_routes(launched, curl, docker_client):
+def _reload_events(sidecars) -> list[dict]:
+    events = []
+    for line in sidecars.logs(stderr=False).decode(errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if row.get("event") == "reload":
+            events.append(row)
+    return events
+
+
+def _sighup_and_wait(sidecars) -> dict:
+    """Send SIGHUP and wait (polling its log) for the sidecar's reload verdict."""
+    from fake_internet import wait_for
+
+    seen = len(_reload_events(sidecars))
+    sidecars.kill(signal="SIGHUP")
+    wait_for(lambda: len(_reload_events(sidecars)) > seen, "the reload event")
+    return _reload_events(sidecars)[-1]
+
+
+def test_invalid_routes_on_reload_keep_the_old_routes(launched, curl):
     routes = launched.prepared.request.sidecar_dir / "routes.json"
     good = routes.read_text()
     try:
         routes.write_text("{this is: not json")
-        launched.sidecars.kill(signal="SIGHUP")
+        event = _sighup_and_wait(launched.sidecars)
+        assert event["status"] == "error"
         launched.sidecars.reload()
         assert launched.sidecars.status == "running"
         # Old routes still in force, unrouted still denied.
         assert curl("https://api.example.test/allowed/after-bad-reload")[0] == "200"
         assert curl("https://unrouted.example.test/")[0] == "403"
+        # A good file with a new route takes effect on the next SIGHUP.
+        data = json.loads(good)
+        data["routes"].append({"host": "api.fakeprov.test"})
+        routes.write_text(json.dumps(data))
+        assert _sighup_and_wait(launched.sidecars)["status"] == "ok"
+        assert curl("https://api.fakeprov.test/now-routed")[0] == "200"
     finally:
         routes.write_text(good)
-        launched.sidecars.kill(signal="SIGHUP")
-    logs = launched.sidecars.logs().decode(errors="replace")
-    assert "reload" in logs.lower()
-    launched.sidecars.reload()
-    assert launched.sidecars.status == "running"
+        assert _sighup_and_wait(launched.sidecars)["status"] == "ok"
+    assert curl("https://api.fakeprov.test/now-routed")[0] == "403"
