@@ -12,9 +12,11 @@ from typing import Literal
 
 import attrs
 
-from .config import Agent, Bottle, Route, Settings
+from .config import Agent, Bottle, Route, RouteAuth, Settings
 
 AgentMode = Literal["fresh", "resume"]
+# What an agent CLI sees where a real credential would be.
+PLACEHOLDER = "bot-bottle-placeholder"
 
 
 @attrs.frozen
@@ -57,6 +59,18 @@ class AuthProvision:
 
     routes: tuple[Route, ...] = ()
     env: tuple[EnvVar, ...] = ()
+
+    @classmethod
+    def injected_token(
+        cls, *, host: str, scheme: str, token_ref: str | None, placeholder_env: str
+    ) -> AuthProvision:
+        """The usual shape: one API host whose token egress injects, and a
+        hidden placeholder the CLI reads instead of the real token. Nothing
+        when the agent names no ``token_ref``."""
+        if not token_ref:
+            return cls()
+        route = Route(host=host, auth=RouteAuth(scheme=scheme, token_ref=token_ref))
+        return cls(routes=(route,), env=(EnvVar(placeholder_env, PLACEHOLDER, hidden=True),))
 
 
 @attrs.frozen

@@ -6,6 +6,7 @@ from pathlib import Path
 from bot_bottle_claude import plugin
 
 from bot_bottle_core.config import Agent
+from bot_bottle_core.plan import PLACEHOLDER
 
 
 def agent(**kw) -> Agent:
@@ -39,7 +40,7 @@ def test_auth_token_becomes_an_injected_route_and_a_hidden_placeholder():
     assert route.host == "api.anthropic.com"
     assert (route.auth.scheme, route.auth.token_ref) == ("Bearer", "MY_CLAUDE_TOKEN")
     (env,) = auth.env
-    assert env.hidden and env.value == plugin.PLACEHOLDER
+    assert env.hidden and env.value == PLACEHOLDER
 
 
 def test_dockerfile_takes_a_base_image_and_drops_root():

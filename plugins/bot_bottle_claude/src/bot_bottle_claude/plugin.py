@@ -6,14 +6,12 @@ import shlex
 from pathlib import Path
 
 from bot_bottle_core import hookimpl
-from bot_bottle_core.config import Agent, Route, RouteAuth
-from bot_bottle_core.plan import AgentMode, AuthProvision, EnvVar
+from bot_bottle_core.config import Agent
+from bot_bottle_core.plan import AgentMode, AuthProvision
 
 HOME = "/home/agent"
 PROMPT_FILE = f"{HOME}/.bot-bottle/system-prompt.md"
 API_HOST = "api.anthropic.com"
-# The CLI needs some token to start; egress swaps in the real one.
-PLACEHOLDER = "bot-bottle-placeholder"
 TRANSCRIPTS = f"{HOME}/.claude/projects"
 
 
@@ -52,12 +50,11 @@ def agent_argv(agent: Agent, mode: AgentMode) -> list[str]:
 
 @hookimpl
 def provision_auth(agent: Agent) -> AuthProvision:
-    if not agent.auth_token:
-        return AuthProvision()
-    route = Route(host=API_HOST, auth=RouteAuth(scheme="Bearer", token_ref=agent.auth_token))
-    return AuthProvision(
-        routes=(route,),
-        env=(EnvVar("ANTHROPIC_AUTH_TOKEN", PLACEHOLDER, hidden=True),),
+    return AuthProvision.injected_token(
+        host=API_HOST,
+        scheme="Bearer",
+        token_ref=agent.auth_token,
+        placeholder_env="ANTHROPIC_AUTH_TOKEN",
     )
 
 

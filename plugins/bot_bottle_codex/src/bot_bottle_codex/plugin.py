@@ -6,12 +6,11 @@ import shlex
 from pathlib import Path
 
 from bot_bottle_core import hookimpl
-from bot_bottle_core.config import Agent, Route, RouteAuth
-from bot_bottle_core.plan import AgentMode, AuthProvision, EnvVar
+from bot_bottle_core.config import Agent
+from bot_bottle_core.plan import AgentMode, AuthProvision
 
 HOME = "/home/agent"
 API_HOST = "api.openai.com"
-PLACEHOLDER = "bot-bottle-placeholder"
 BYPASS = "--dangerously-bypass-approvals-and-sandbox"
 SESSIONS = f"{HOME}/.codex/sessions"
 
@@ -42,10 +41,9 @@ def agent_argv(agent: Agent, mode: AgentMode) -> list[str]:
 
 @hookimpl
 def provision_auth(agent: Agent) -> AuthProvision:
-    if not agent.auth_token:
-        return AuthProvision()
-    route = Route(host=API_HOST, auth=RouteAuth(scheme="Bearer", token_ref=agent.auth_token))
-    return AuthProvision(routes=(route,), env=(EnvVar("OPENAI_API_KEY", PLACEHOLDER, hidden=True),))
+    return AuthProvision.injected_token(
+        host=API_HOST, scheme="Bearer", token_ref=agent.auth_token, placeholder_env="OPENAI_API_KEY"
+    )
 
 
 @hookimpl

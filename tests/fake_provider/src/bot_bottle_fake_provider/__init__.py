@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot_bottle_core import hookimpl
-from bot_bottle_core.config import Agent, Route, RouteAuth
-from bot_bottle_core.plan import AgentMode, AuthProvision, EnvVar, WriteFile
+from bot_bottle_core.config import Agent
+from bot_bottle_core.plan import AgentMode, AuthProvision, WriteFile
 
 HOME = "/home/fake"
 API_HOST = "api.fakeprov.test"
@@ -34,11 +34,8 @@ def agent_argv(agent: Agent, mode: AgentMode) -> list[str]:
 
 @hookimpl
 def provision_auth(agent: Agent) -> AuthProvision:
-    if not agent.auth_token:
-        return AuthProvision()
-    return AuthProvision(
-        routes=(Route(host=API_HOST, auth=RouteAuth("Token", agent.auth_token)),),
-        env=(EnvVar(PLACEHOLDER_ENV, "placeholder", hidden=True),),
+    return AuthProvision.injected_token(
+        host=API_HOST, scheme="Token", token_ref=agent.auth_token, placeholder_env=PLACEHOLDER_ENV
     )
 
 
