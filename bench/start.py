@@ -80,9 +80,9 @@ def main() -> None:
     )
     print("phases of the median run (seconds since the command started):")
     median_run = sorted(results, key=lambda r: r[0])[len(results) // 2]
-    for t, line in median_run[1]:
+    rows = [*median_run[1], (median_run[0], "first command ran in the agent")]
+    for t, line in sorted(rows):
         print(f"  {t:6.2f}  {line[:90]}")
-    print(f"  {median_run[0]:6.2f}  first command ran in the agent")
 
 
 if __name__ == "__main__":
