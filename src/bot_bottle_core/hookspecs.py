@@ -219,7 +219,7 @@ def provision_supervise(agent: Agent, guest_home: str, url: str) -> list[Provisi
 
 @hookspec
 def agent_transcript_dirs(guest_home: str) -> list[str]:
-    """Directories inside the bottle that hold the CLI's transcripts.
+    """Paths (directories or files) inside the bottle that hold the CLI's transcripts.
 
     They are snapshotted into state when the agent exits and restored on
     ``resume``.

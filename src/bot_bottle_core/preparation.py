@@ -3,8 +3,8 @@
 Resolves the agent, its provider and bottle, the backend, the environment,
 the routes and the Dockerfile, writes the bottle's state directory, and asks
 the backend's ``prepare`` hook for its plan. Creates no container; the
-caller owns the state directory through a :class:`~.state.Claim` and decides
-whether it survives.
+caller owns the state directory (for a new bottle through a
+:class:`~.state.Claim`) and decides whether it survives.
 """
 
 from __future__ import annotations

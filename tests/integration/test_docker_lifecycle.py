@@ -41,9 +41,8 @@ def test_exit_zero_tears_down_and_deletes_state(bottle_env, docker_client):
 
 
 def test_nonzero_exit_preserves_and_resume_brings_the_work_back(bottle_env, docker_client):
-    r = bottle_env.run(
-        "start", "probe", "--yes", input="echo precious > /workspace/note.txt\nexit 3\n"
-    )
+    script = "echo precious > /workspace/note.txt\necho 'make test' >> ~/.bash_history\nexit 3\n"
+    r = bottle_env.run("start", "probe", "--yes", input=script)
     assert r.returncode == 3, r.stderr
     slug = slug_from(r.stderr)
     assert f"bot-bottle resume {slug}" in r.stderr
@@ -53,9 +52,13 @@ def test_nonzero_exit_preserves_and_resume_brings_the_work_back(bottle_env, dock
     assert left["containers"] == [] and left["networks"] == []
     assert left["volumes"] == [f"bb-{slug}-workspace"]
 
-    r = bottle_env.run("resume", slug, "--yes", input="cat /workspace/note.txt\nexit 0\n")
+    assert (state / "transcript.tar").is_file()
+    r = bottle_env.run(
+        "resume", slug, "--yes", input="cat /workspace/note.txt ~/.bash_history\nexit 0\n"
+    )
     assert r.returncode == 0, r.stderr
-    assert "precious" in r.stdout
+    assert "precious" in r.stdout  # the workspace volume was kept
+    assert "make test" in r.stdout  # the transcript was snapshotted and restored
     assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
     assert not state.exists()
 
@@ -227,3 +230,24 @@ def test_sidecars_dying_at_start_roll_everything_back(bottle_env, docker_client,
     assert "no-such-daemon" in str(err.value)
     assert _probe_resources(docker_client) == before
     assert set((bottle_env.home / "state").iterdir()) == states
+
+
+def test_copy_cwd_copies_the_project_but_not_its_secrets(bottle_env, tmp_path):
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "main.py").write_text("print('hi')\n")
+    (project / ".env").write_text("API_KEY=do-not-copy\n")
+    r = bottle_env.run(
+        "start",
+        "probe",
+        "--yes",
+        "--copy-cwd",
+        input="find /workspace -type f | sort\ncat /workspace/src/main.py\n"
+        "echo changed > /workspace/src/main.py\nexit 0\n",
+        cwd=project,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "/workspace/src/main.py" in r.stdout and "print('hi')" in r.stdout
+    assert ".env" not in r.stdout and "do-not-copy" not in r.stdout
+    # A copy, not a mount: the host's files are untouched by the bottle.
+    assert (project / "src" / "main.py").read_text() == "print('hi')\n"

@@ -33,6 +33,12 @@ def agent_argv(agent: Agent, mode: AgentMode) -> list[str]:
 
 
 @hookimpl
+def agent_transcript_dirs(guest_home: str) -> list[str]:
+    # A shell's transcript is its history; it survives a crash and comes back on resume.
+    return [f"{guest_home}/.bash_history"]
+
+
+@hookimpl
 def provision_prompt(agent: Agent, guest_home: str) -> list[ProvisionStep]:
     if not agent.prompt.strip():
         return []
