@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
+import os
 import threading
 import uuid
 
@@ -273,3 +274,15 @@ def test_invalid_routes_on_reload_keep_the_old_routes(launched, curl):
         routes.write_text(good)
         assert _sighup_and_wait(launched.sidecars)["status"] == "ok"
     assert curl("https://api.fakeprov.test/now-routed")[0] == "403"
+
+
+def test_gvisor_runs_the_agent_when_the_engine_has_it(launched, docker_client, sh):
+    runtimes = docker_client.info().get("Runtimes") or {}
+    if os.environ.get("CI") == "true":
+        assert "runsc" in runtimes, "CI registers gVisor (scripts/docker-engine.sh --with-gvisor)"
+    expected = "runsc" if "runsc" in runtimes else "runc"
+    assert launched.prepared.plan.runtime == expected
+    assert launched.agent.attrs["HostConfig"]["Runtime"] == expected
+    if expected == "runsc":
+        _, out = sh(launched.agent, "dmesg 2>/dev/null | head -1")
+        assert "gVisor" in out, out
