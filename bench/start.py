@@ -50,7 +50,11 @@ def one_run(home: str) -> tuple[float, list[tuple[float, str]], float]:
 
     reader = threading.Thread(target=read_err)
     reader.start()
-    out, _ = proc.communicate("date +%s.%N\nexit 0\n", timeout=600)
+    # Not communicate(): it would read stderr too, racing the reader thread.
+    proc.stdin.write("date +%s.%N\nexit 0\n")
+    proc.stdin.close()
+    out = proc.stdout.read()
+    proc.wait(timeout=600)
     reader.join()
     end = time.time() - t0
     first_cmd = float(out.split()[0]) - t0
