@@ -11,14 +11,12 @@ the test's own containers and the package mirrors during the image build):
   CA and to reach the test names through ``BOT_BOTTLE_EGRESS_RESOLVE`` (name[:port]
   → 127.0.0.1:port), so no test name is ever looked up in DNS.
 
-Docker: ``docker_client`` skips without an engine, except under ``CI=true``, where it
-fails; a ``docker``-marked test that skips under CI is reported as failed.
+Docker: ``docker_client`` and ``base_image`` come from the ``bot_bottle_testing``
+pytest plugin (skip without an engine, fail under ``CI=true``).
 """
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import os
 import signal
@@ -34,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from bot_bottle_testing.certs import Certs, make_certs
 
 READY_TIMEOUT_S = 30
 
@@ -49,150 +48,12 @@ TEST_NAMES = [
 ]
 
 
-# --------------------------------------------------------------------------- CI / docker
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI") == "true"
-
-
-def _unavailable(reason: str) -> None:
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true: Docker tests must not skip)", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def docker_client():
-    try:
-        import docker
-    except ImportError:
-        _unavailable("the docker SDK is not installed")
-    try:
-        client = docker.from_env(timeout=30)
-        client.ping()
-    except Exception as exc:  # DockerException, requests' ConnectionError, ...
-        _unavailable(f"no Docker engine reachable: {exc}")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="session")
-def base_image(docker_client) -> str:
-    import docker
-
-    tag = os.environ.get("BOT_BOTTLE_TEST_BASE_IMAGE", "bot-bottle-base:bookworm")
-    try:
-        docker_client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        _unavailable(f"base image {tag} is missing (build it with scripts/docker-engine.sh)")
-    return tag
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "docker_client" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.docker)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    report = yield
-    if (
-        in_ci()
-        and report.skipped
-        and not hasattr(report, "wasxfail")
-        and item.get_closest_marker("docker") is not None
-    ):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.outcome = "failed"
-        report.longrepr = f"docker test skipped under CI=true: {reason}"
-    return report
-
-
 # --------------------------------------------------------------------------- certificates
-
-
-@dataclass(frozen=True)
-class Certs:
-    ca_cert: Path
-    server_cert: Path
-    server_key: Path
-
-
-def _make_certs(directory: Path, names: list[str]) -> Certs:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bot-bottle test upstream CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
-    sans.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    out = Certs(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
-    out.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    out.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    out.server_key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return out
 
 
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return _make_certs(tmp_path_factory.mktemp("certs"), TEST_NAMES)
+    return make_certs(tmp_path_factory.mktemp("certs"), TEST_NAMES)
 
 
 # --------------------------------------------------------------------------- fake upstream

@@ -9,8 +9,6 @@ upstream by fixed host entries, so no packet leaves the machine.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import ipaddress
 import os
 import time
 import uuid
@@ -18,59 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+from bot_bottle_testing.certs import make_certs
+
 HERE = Path(__file__).parent
 UPSTREAM_NAMES = ("api.example.test", "other.example.test", "api.fakeprov.test")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 TOKEN_VAR = "BB_TEST_UPSTREAM_TOKEN"
 TOKEN = "real-token-" + uuid.uuid4().hex
-
-
-def _cert_pair(tmp: Path, names: tuple[str, ...], ip: str | None):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bot-bottle test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    alt = [x509.DNSName(n) for n in names]
-    if ip:
-        alt.append(x509.IPAddress(ipaddress.ip_address(ip)))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    (tmp / "ca.pem").write_bytes(ca.public_bytes(pem))
-    (tmp / "server.pem").write_bytes(cert.public_bytes(pem))
-    (tmp / "server.key").write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    for f in ("ca.pem", "server.pem", "server.key"):
-        os.chmod(tmp / f, 0o644)
 
 
 def wait_for(check, what: str, timeout: float = 60.0) -> None:
@@ -98,10 +50,15 @@ def running_upstream(docker_client, base_image: str, tmp: Path) -> Iterator[Simp
     )
     container = None
     try:
-        _cert_pair(certs, UPSTREAM_NAMES, None)
+        pem = make_certs(certs, UPSTREAM_NAMES, ips=())
         container = docker_client.containers.run(
             base_image,
-            ["python3", "/srv/server.py", "/certs/server.pem", "/certs/server.key"],
+            [
+                "python3",
+                "/srv/server.py",
+                f"/certs/{pem.server_cert.name}",
+                f"/certs/{pem.server_key.name}",
+            ],
             name=f"bbtest-upstream-{tag}",
             network=net.name,
             volumes={

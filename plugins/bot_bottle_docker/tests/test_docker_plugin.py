@@ -44,18 +44,18 @@ def test_image_tag_follows_the_build_context(tmp_path):
 
 
 @pytest.mark.docker
-def test_prepare_plans_from_the_engine_and_creates_nothing(engine, tmp_path):
+def test_prepare_plans_from_the_engine_and_creates_nothing(docker_client, tmp_path):
     df = tmp_path / "Dockerfile"
     df.write_text("FROM scratch\n")
-    before = {c.id for c in engine.containers.list(all=True)}
-    nets = {n.id for n in engine.networks.list()}
+    before = {c.id for c in docker_client.containers.list(all=True)}
+    nets = {n.id for n in docker_client.networks.list()}
     plan = plugin.prepare(request(tmp_path, df, base="local/base:1"))
-    runtimes = engine.info().get("Runtimes") or {}
+    runtimes = docker_client.info().get("Runtimes") or {}
     assert plan.runtime == ("runsc" if "runsc" in runtimes else "runc")
     assert plan.image == agent_image_tag("shell", df, "local/base:1")
     assert plan.details["base image"] == "local/base:1"
-    assert {c.id for c in engine.containers.list(all=True)} == before
-    assert {n.id for n in engine.networks.list()} == nets
+    assert {c.id for c in docker_client.containers.list(all=True)} == before
+    assert {n.id for n in docker_client.networks.list()} == nets
 
 
 def test_free_subnets_skip_what_is_taken():
@@ -69,7 +69,7 @@ def test_free_subnets_skip_what_is_taken():
 
 
 @pytest.mark.docker
-def test_more_bottle_networks_than_the_default_pools_allow(engine):
+def test_more_bottle_networks_than_the_default_pools_allow(docker_client):
     # Docker's default pools give out about 30 networks; bottles need two each.
     from bot_bottle_docker.subnets import create_network
 
@@ -78,7 +78,7 @@ def test_more_bottle_networks_than_the_default_pools_allow(engine):
         for i in range(40):
             made.append(
                 create_network(
-                    engine,
+                    docker_client,
                     name=f"bbtest-subnet-{i}",
                     internal=True,
                     labels={"bot-bottle.test": "1"},

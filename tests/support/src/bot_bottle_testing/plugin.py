@@ -1,11 +1,4 @@
-"""Shared fixtures.
-
-Docker: ``docker_client`` and ``base_image`` skip when there is no engine or
-no base image, except under ``CI=true``, where they fail, so a broken engine
-set-up cannot pass as a row of skips. Any test that uses ``docker_client`` is
-marked ``docker`` automatically, and under CI a ``docker`` test that skips for
-any other reason is reported as a failure too.
-"""
+"""The pytest plugin: Docker fixtures and the CI fail-instead-of-skip rule."""
 
 from __future__ import annotations
 
@@ -21,7 +14,8 @@ def in_ci() -> bool:
     return os.environ.get("CI") == "true"
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(reason: str) -> None:
+    """Skip, or fail under CI=true where Docker tests must not skip."""
     if in_ci():
         pytest.fail(f"{reason} (CI=true: Docker tests must not skip)", pytrace=False)
     pytest.skip(reason)
@@ -32,12 +26,12 @@ def docker_client():
     try:
         import docker
     except ImportError:
-        _unavailable("the docker SDK is not installed")
+        unavailable("the docker SDK is not installed")
     try:
-        client = docker.from_env()
+        client = docker.from_env(timeout=60)
         client.ping()
     except Exception as exc:  # DockerException, requests' ConnectionError, ...
-        _unavailable(f"no Docker engine reachable: {exc}")
+        unavailable(f"no Docker engine reachable: {exc}")
     yield client
     client.close()
 
@@ -50,8 +44,14 @@ def base_image(docker_client) -> str:
     try:
         docker_client.images.get(tag)
     except docker.errors.ImageNotFound:
-        _unavailable(f"base image {tag} is missing (build it with scripts/docker-engine.sh)")
+        unavailable(f"base image {tag} is missing (build it with scripts/docker-engine.sh)")
     return tag
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "docker: needs a real Docker engine (fails instead of skipping under CI=true)"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
