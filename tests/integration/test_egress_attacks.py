@@ -286,3 +286,28 @@ def test_gvisor_runs_the_agent_when_the_engine_has_it(launched, docker_client, s
     if expected == "runsc":
         _, out = sh(launched.agent, "dmesg 2>/dev/null | head -1")
         assert "gVisor" in out, out
+
+
+def test_another_bottle_is_unreachable(launched, bottle_env, docker_client, sh):
+    from fake_internet import launched_bottle
+
+    with launched_bottle(bottle_env, docker_client) as other:
+        other.sidecars.reload()
+        other.agent.reload()
+        ips = [
+            net["IPAddress"]
+            for c in (other.sidecars, other.agent)
+            for net in c.attrs["NetworkSettings"]["Networks"].values()
+            if net["IPAddress"]
+        ]
+        assert ips
+        for ip in ips:
+            _, out = sh(
+                launched.agent,
+                f"curl -s --noproxy '*' --connect-timeout 3 -o /dev/null -w '%{{http_code}}' "
+                f"http://{ip}:8080/ 2>/dev/null",
+            )
+            assert out.strip() == "000", (ip, out)
+        # Its egress name is not this bottle's: `egress` still means our own sidecars.
+        _, mine = sh(launched.agent, "getent hosts egress")
+        assert all(ip not in mine for ip in ips)
