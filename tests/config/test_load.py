@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot_bottle_core.config import (
     Agent,
     Bottle,
@@ -337,3 +339,21 @@ def test_yaml_anchors_and_merge_keys_work(cfg):
     assert bottles["b"].egress == bottles["a"].egress
     assert bottles["c"].resources == Resources(cpus=1.0, memory="1.5g")
     assert bottles["c"].resources.memory_mib == 1536
+
+
+def test_environment_overrides_build_settings(tmp_path):
+    from bot_bottle_core.config import ConfigError, load_config
+    from bot_bottle_core.home import Home
+
+    home = Home(config_dir=tmp_path, state_root=tmp_path)
+    (tmp_path / "manifest.yaml").write_text("settings:\n  base_image: from-file:1\n")
+    ca = tmp_path / "ca.pem"
+    ca.write_text("pem")
+    cfg = load_config(home, tmp_path, environ={})
+    assert cfg.settings.base_image == "from-file:1"
+    env = {"BOT_BOTTLE_BASE_IMAGE": "local/base:2", "BOT_BOTTLE_BUILD_CA_BUNDLE": str(ca)}
+    cfg = load_config(home, tmp_path, environ=env)
+    assert cfg.settings.base_image == "local/base:2"
+    assert cfg.settings.build_ca_bundle == ca
+    with pytest.raises(ConfigError, match=r"BOT_BOTTLE_BUILD_CA_BUNDLE: .*nope is not a file"):
+        load_config(home, tmp_path, environ={"BOT_BOTTLE_BUILD_CA_BUNDLE": str(tmp_path / "nope")})

@@ -10,6 +10,7 @@ collected before one :class:`ConfigError` is raised.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -362,7 +363,32 @@ def _guarded(fn: Callable[..., Any], file: Path, problems: list[Problem]) -> Any
         return None
 
 
-def load_config(home: Home, cwd: Path, *, include_builtin: bool = True) -> Config:
+# Settings the environment overrides, above every file (a machine's own facts:
+# an air-gapped base image, a corporate CA), as BOT_BOTTLE_<FIELD>.
+ENV_SETTINGS = {
+    "base_image": "BOT_BOTTLE_BASE_IMAGE",
+    "build_ca_bundle": "BOT_BOTTLE_BUILD_CA_BUNDLE",
+}
+ENV_SOURCE = Path("<environment>")
+
+
+def _env_settings(environ: Mapping[str, str], problems: list[Problem]) -> Settings:
+    base = environ.get(ENV_SETTINGS["base_image"]) or None
+    ca_raw = environ.get(ENV_SETTINGS["build_ca_bundle"]) or None
+    ca = Path(ca_raw).expanduser() if ca_raw else None
+    if ca is not None and not ca.is_file():
+        problems.append(Problem(ENV_SOURCE, ENV_SETTINGS["build_ca_bundle"], f"{ca} is not a file"))
+        ca = None
+    return Settings(base_image=base, build_ca_bundle=ca)
+
+
+def load_config(
+    home: Home,
+    cwd: Path,
+    *,
+    include_builtin: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
     """Read, merge and check every configuration file; raise :class:`ConfigError`."""
     problems: list[Problem] = []
     files: list[Path] = []
@@ -388,6 +414,8 @@ def load_config(home: Home, cwd: Path, *, include_builtin: bool = True) -> Confi
                 agents[agent.name] = agent
                 every_agent.append(agent)
 
+    env = os.environ if environ is None else environ
+    settings = _merge_settings(settings, _env_settings(env, problems))
     for agent in every_agent:
         problems.extend(check_agent_bottle(agent, declared))
     if problems:
