@@ -48,6 +48,10 @@ class Broadcast(Generic[T]):
 
     results: list[T]
     problems: list[str]
+    # Backends left out because they cannot work here (not an error).
+    skipped: list[str] = attrs.field(factory=list)
+    # Backends that were asked and failed.
+    failed: list[str] = attrs.field(factory=list)
 
 
 class _Target:
@@ -227,6 +231,8 @@ class Plugins:
     def _broadcast(self, hook: str, each: Callable[[Backend], list[T]]) -> Broadcast[T]:
         results: list[T] = []
         problems: list[str] = []
+        skipped: list[str] = []
+        failed: list[str] = []
         implemented = [b for b in self._backends if b.implements(hook)]
         if not implemented:
             raise NotAvailableYet(f"no installed backend can {hook.replace('_', ' ')}")
@@ -234,12 +240,14 @@ class Plugins:
             avail = backend.is_available()
             if not avail.available:
                 problems.append(f"{backend.name}: skipped, not available ({avail.reason})")
+                skipped.append(backend.name)
                 continue
             try:
                 results += each(backend)
             except BotBottleError as exc:
                 problems.append(f"{backend.name}: {exc}")
-        return Broadcast(results, problems)
+                failed.append(backend.name)
+        return Broadcast(results, problems, skipped, failed)
 
     def enumerate_active(self) -> Broadcast[ActiveBottle]:
         return self._broadcast("enumerate_active", lambda b: b._call("enumerate_active"))

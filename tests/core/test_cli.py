@@ -237,3 +237,67 @@ def test_config_mistake_is_a_clean_error(bb):
         assert r.code == 1
         assert "manifest.yaml" in r.err and "egres" in r.err
         assert "Traceback" not in r.err
+
+
+LISTING_BACKENDS = """
+from bot_bottle_core import hookimpl
+from bot_bottle_core.plan import Availability, CleanupOutcome
+
+
+class Online:
+    @hookimpl
+    def enumerate_active(self):
+        return []
+
+    @hookimpl
+    def prepare_cleanup(self, live_slugs, preserved_slugs):
+        return []
+
+    @hookimpl
+    def cleanup(self, items, progress):
+        return [CleanupOutcome(i, ok=True) for i in items]
+
+
+class Offline(Online):
+    @hookimpl
+    def is_available(self):
+        return Availability.no("its engine is not installed here")
+
+
+online = Online()
+offline = Offline()
+"""
+
+
+def test_cleanup_reaps_orphan_state_but_not_an_unreachable_backends(bb, tmp_path, fake_dist):
+    site = fake_dist(
+        tmp_path / "site",
+        "bot-bottle-listing",
+        {"bot_bottle.backend": {"online": "listing:online", "offline": "listing:offline"}},
+        {"listing": LISTING_BACKENDS},
+    )
+    bb.extra["PYTHONPATH"] = str(site)
+    state = bb.home / "state"
+
+    def bottle(slug: str, backend: str, preserved: bool = False) -> None:
+        (state / slug).mkdir(parents=True)
+        meta = {
+            "slug": slug,
+            "agent": "demo",
+            "backend": backend,
+            "provider": "shell",
+            "bottle": "demo",
+            "cwd": "/",
+        }
+        (state / slug / "metadata.json").write_text(json.dumps(meta))
+        if preserved:
+            (state / slug / ".preserve").touch()
+
+    bottle("demo-aaaaa", "online")  # orphan: its backend says it is not running
+    bottle("demo-bbbbb", "offline")  # may still run where that backend can be asked
+    bottle("demo-ccccc", "online", preserved=True)  # kept for resume
+    (state / "demo-ddddd").mkdir()  # no metadata at all: garbage
+    r = bb.run("cleanup", "--yes")
+    assert r.code == 0, r.err
+    assert "offline: skipped, not available (its engine is not installed here)" in r.err
+    assert state_entries(bb) == ["demo-bbbbb", "demo-ccccc"]

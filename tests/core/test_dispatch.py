@@ -86,6 +86,7 @@ def test_broadcast_merges_skips_unavailable_and_survives_a_raising_backend():
     assert ("two", "enumerate_active") not in calls
     assert any("two: skipped, not available (two is off)" in p for p in found.problems)
     assert any("three" in p and "exploded" in p for p in found.problems)
+    assert (found.skipped, found.failed) == (["two"], ["three"])
 
 
 def test_cleanup_gives_each_backend_only_its_own_items():

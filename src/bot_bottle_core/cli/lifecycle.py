@@ -212,6 +212,13 @@ def list_active(app: AppContext, as_json: bool) -> None:
 STATE_BACKEND = "state"
 
 
+def _backend_of(app: AppContext, slug: str) -> str | None:
+    try:
+        return read_metadata(app.store.path(slug)).backend
+    except BotBottleError:
+        return None  # unreadable state cannot be resumed anyway
+
+
 @click.command()
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before removing.")
 @click.option("--dry-run", is_flag=True, help="Print what would be removed and exit.")
@@ -222,15 +229,28 @@ def cleanup(app: AppContext, yes: bool, dry_run: bool) -> None:
     live = frozenset(b.slug for b in live_found.results)
     preserved = frozenset(s for s in app.store.slugs() if app.store.is_preserved(s))
     planned = app.plugins.prepare_cleanup(live, preserved)
-    problems = live_found.problems + planned.problems
-    for problem in problems:
-        click.echo(f"warning: {problem}", err=True)
-    if live_found.problems:
+    warned: set[str] = set()
+
+    def warn(problems: list[str]) -> None:
+        for problem in problems:
+            if problem not in warned:  # each hook call repeats a skipped backend's reason
+                warned.add(problem)
+                click.echo(f"warning: {problem}", err=True)
+
+    warn(live_found.problems + planned.problems)
+    if live_found.failed:
         # Without every backend's live list an orphan cannot be told apart.
         orphans = []
         click.echo("warning: state directories are left alone this time.", err=True)
     else:
-        orphans = [s for s in app.store.slugs() if s not in live and s not in preserved]
+        orphans = [
+            s
+            for s in app.store.slugs()
+            if s not in live
+            and s not in preserved
+            # A backend that cannot be asked here may still run this bottle.
+            and _backend_of(app, s) not in live_found.skipped
+        ]
     items = planned.results + [CleanupItem(STATE_BACKEND, "state dir", s, s) for s in orphans]
     if not items:
         click.echo("Nothing to clean up.")
@@ -252,11 +272,10 @@ def cleanup(app: AppContext, yes: bool, dry_run: bool) -> None:
     for slug in orphans:
         _echo_err(f"removing state dir {slug}")
         app.store.remove(slug)
-    for problem in outcome.problems:
-        click.echo(f"warning: {problem}", err=True)
+    warn(outcome.problems)
     for f in failures:
         click.echo(f"failed: {f.item.kind} {f.item.name}: {f.error}", err=True)
-    removed = len(items) - len(failures)
+    removed = sum(o.ok for o in outcome.results) + len(orphans)
     click.echo(f"Removed {removed} of {len(items)} items.")
-    if failures or outcome.problems:
+    if failures or outcome.failed or planned.failed:
         sys.exit(1)
