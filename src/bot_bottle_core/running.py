@@ -74,3 +74,15 @@ def settle(prepared: Prepared, store: StateStore, code: int, echo: Echo) -> None
         f"The agent exited with status {code}; its state and workspace are kept. "
         f"Continue with: bot-bottle resume {req.slug}"
     )
+
+
+def attach_and_settle(prepared: Prepared, store: StateStore, echo: Echo) -> int:
+    """Attach in the foreground, then settle by the agent's exit status."""
+    try:
+        code = attach(prepared)
+    except BaseException:
+        # Attaching itself failed: keep the state so the bottle can be resumed.
+        settle(prepared, store, 1, echo)
+        raise
+    settle(prepared, store, code, echo)
+    return code

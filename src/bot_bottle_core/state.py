@@ -32,6 +32,11 @@ PRESERVE = ".preserve"
 _converter = cattrs.Converter(forbid_extra_keys=False)
 
 
+def now_iso() -> str:
+    """The current UTC time as bot-bottle records it (metadata, labels)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def random_suffix() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(SUFFIX_LEN))
 
@@ -71,7 +76,7 @@ class Metadata:
     copy_cwd: bool = False
     label: str | None = None
     color: str | None = None
-    started_at: str = attrs.field(factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    started_at: str = attrs.field(factory=now_iso)
     dockerfile: str | None = None
 
 

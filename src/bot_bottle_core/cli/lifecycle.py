@@ -102,17 +102,7 @@ def start(
         running.launch(prepared, _echo_err)
         # From here the bottle exists: settle decides what happens to the state.
         claim.keep()
-    sys.exit(_attach_and_settle(app, prepared))
-
-
-def _attach_and_settle(app: AppContext, prepared: Prepared) -> int:
-    try:
-        code = running.attach(prepared)
-    except BaseException:
-        running.settle(prepared, app.store, 1, _echo_err)
-        raise
-    running.settle(prepared, app.store, code, _echo_err)
-    return code
+    sys.exit(running.attach_and_settle(prepared, app.store, _echo_err))
 
 
 def _existing(app: AppContext, slug: str) -> Metadata:
@@ -161,7 +151,7 @@ def resume(app: AppContext, slug: str, yes: bool) -> None:
     _confirm(prepared, yes)
     running.launch(prepared, _echo_err)
     app.store.unmark_preserved(slug)
-    sys.exit(_attach_and_settle(app, prepared))
+    sys.exit(running.attach_and_settle(prepared, app.store, _echo_err))
 
 
 @click.command()

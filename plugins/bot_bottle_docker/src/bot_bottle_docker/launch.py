@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import tarfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
@@ -22,6 +23,7 @@ from bot_bottle_sidecars import layout
 from docker.models.containers import Container
 
 from bot_bottle_core.plan import BackendPlan, PrepareRequest, ProvisionStep, RunCommand, WriteFile
+from bot_bottle_core.state import now_iso
 
 from . import archive, images, names, subnets
 from .engine import LaunchFailed
@@ -204,8 +206,6 @@ def copy_cwd(agent: Container, user: AgentUser, cwd: Path) -> None:
 
 
 def restore_transcript(agent: Container, user: AgentUser, tar_path: Path) -> None:
-    import tarfile
-
     with tarfile.open(tar_path) as tar:
         tops = {str(PurePosixPath("/", m.name).parent) for m in tar.getmembers()}
     for d in sorted(tops):
@@ -296,7 +296,7 @@ def _agent(
         hostname=request.slug,
         labels={
             **names.labels(request.slug, request.agent.name, names.ROLE_AGENT, request.agent.label),
-            names.LABEL_STARTED: _now(),
+            names.LABEL_STARTED: now_iso(),
         },
         environment=agent_env(request),
         volumes={volume: {"bind": WORKSPACE, "mode": "rw"}},
@@ -314,12 +314,6 @@ def _agent(
     undo.add(f"container {container.name}", lambda: container.remove(force=True))
     container.start()
     return container
-
-
-def _now() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _workspace_volume(client: docker.DockerClient, request: PrepareRequest, undo: Undo) -> str:
