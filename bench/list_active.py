@@ -3,8 +3,8 @@
 Creates 50 agent+sidecars container pairs labelled like real bottles (plain
 `sleep` containers from the base image: listing cost does not depend on
 what runs inside), times the backend's enumerate hook and the whole CLI
-command, counts the engine API calls one enumerate makes, and removes
-everything again.
+command (against a bare interpreter start), counts the engine API calls one
+enumerate makes, and removes everything again.
 
     uv run python bench/list_active.py [--bottles 50] [--runs 15]
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -29,7 +30,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args()
 
-    from bot_bottle_docker import names, teardown
+    from bot_bottle_docker import local_api, names, plugin
 
     client = docker.from_env()
     run_id = uuid.uuid4().hex[:4]
@@ -49,16 +50,18 @@ def main() -> None:
                     )
                 )
         calls = []
-        original = client.api._get
-        client.api._get = lambda *a, **k: (calls.append(a[0]), original(*a, **k))[1]
-        found = teardown.enumerate_active(client)
-        client.api._get = original
+        original = local_api.get
+        local_api.get = lambda *a, **k: (calls.append(a[1]), original(*a, **k))[1]
+        found = plugin.enumerate_active()
+        local_api.get = original
         mine = [b for b in found if b.slug.startswith(f"bench{run_id}")]
         print(f"bottles present: {len(mine)} (of {len(found)} listed)")
         print(f"engine API calls per enumerate: {len(calls)}")
+        print(summary("enumerate_active hook", timed(plugin.enumerate_active, args.runs)))
         print(
             summary(
-                "enumerate_active hook", timed(lambda: teardown.enumerate_active(client), args.runs)
+                "bare `python -c pass` (for comparison)",
+                timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 5),
             )
         )
         with tempfile.TemporaryDirectory() as home:

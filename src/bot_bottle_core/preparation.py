@@ -14,7 +14,7 @@ from pathlib import Path
 
 import attrs
 
-from .config import Agent, Config, Route, resolve_env
+from .config import Agent, Config, Route
 from .dispatch import Backend, Plugins, Provider
 from .errors import BotBottleError
 from .plan import AgentMode, BackendPlan, EnvVar, PrepareRequest
@@ -119,6 +119,8 @@ def prepare_bottle(
     copy_cwd: bool = False,
     mode: AgentMode = "fresh",
 ) -> Prepared:
+    from .config.load import resolve_env  # with the loader: see config/__init__
+
     bottle = config.bottles[agent.bottle]
     provider = plugins.provider(agent.provider)
     resolved = resolve_env(bottle.env, environ=environ, ask=ask, bottle=bottle)

@@ -16,12 +16,16 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
-import cattrs
 
 from .errors import BotBottleError
+
+if TYPE_CHECKING:
+    import cattrs
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 SUFFIX_LEN = 5
@@ -29,7 +33,13 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}-[0-9a-z]{5}$")
 METADATA = "metadata.json"
 PRESERVE = ".preserve"
 
-_converter = cattrs.Converter(forbid_extra_keys=False)
+
+@cache
+def _converter() -> cattrs.Converter:
+    # cattrs is imported on first use: listing bottles never needs it.
+    import cattrs
+
+    return cattrs.Converter(forbid_extra_keys=False)
 
 
 def now_iso() -> str:
@@ -98,20 +108,22 @@ def write_json_atomic(path: Path, data: object, mode: int = 0o600) -> None:
 
 
 def write_metadata(slug_dir: Path, meta: Metadata) -> None:
-    write_json_atomic(slug_dir / METADATA, _converter.unstructure(meta))
+    write_json_atomic(slug_dir / METADATA, _converter().unstructure(meta))
 
 
 def read_metadata(slug_dir: Path) -> Metadata:
+    from cattrs import BaseValidationError
+
     path = slug_dir / METADATA
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return _converter.structure(raw, Metadata)
+        return _converter().structure(raw, Metadata)
     except FileNotFoundError:
         raise BotBottleError(
             f"No bottle state at {slug_dir}: {METADATA} is missing. "
             "Check the slug with `bot-bottle list active` or look in the state directory."
         ) from None
-    except (ValueError, TypeError, cattrs.BaseValidationError) as exc:
+    except (ValueError, TypeError, BaseValidationError) as exc:
         raise BotBottleError(
             f"The bottle state file {path} is corrupt ({type(exc).__name__}). "
             "Move it aside or delete that state directory, then try again."

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..config import Config, load_config
+from ..config import Config
 from ..dispatch import Plugins
-from ..home import Home
 from ..state import StateStore
+
+if TYPE_CHECKING:
+    from ..home import Home
 
 
 class AppContext:
@@ -22,6 +25,8 @@ class AppContext:
 
     @cached_property
     def home(self) -> Home:
+        from ..home import Home  # platformdirs: only commands that use the home pay for it
+
         return Home.from_env()
 
     @cached_property
@@ -30,6 +35,8 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
+        from ..config.load import load_config
+
         return load_config(self.home, self.cwd)
 
     @cached_property

@@ -7,7 +7,8 @@ project's files, and returns one :class:`Config` or raises one
 
 from __future__ import annotations
 
-from .load import load_config, resolve_env
+from typing import TYPE_CHECKING, Any
+
 from .models import (
     Agent,
     Bottle,
@@ -45,3 +46,16 @@ __all__ = [
     "load_config",
     "resolve_env",
 ]
+
+if TYPE_CHECKING:
+    from .load import load_config, resolve_env
+
+
+def __getattr__(name: str) -> Any:
+    # The loader pulls in yaml and cattrs (~100 ms); commands that only need
+    # the models, such as `list active`, should not pay for them.
+    if name in ("load_config", "resolve_env"):
+        from . import load
+
+        return getattr(load, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import docker
 
-from .engine import BuildFailed
+from .errors import BuildFailed
 
 DEFAULT_BASE_IMAGE = "debian:bookworm-slim"
 CA_IN_IMAGE = "/usr/local/share/ca-certificates/bot-bottle-build-ca.crt"

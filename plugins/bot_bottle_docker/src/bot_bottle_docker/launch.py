@@ -26,7 +26,7 @@ from bot_bottle_core.plan import BackendPlan, PrepareRequest, ProvisionStep, Run
 from bot_bottle_core.state import now_iso
 
 from . import archive, images, names, subnets
-from .engine import LaunchFailed
+from .errors import LaunchFailed
 from .options import DockerOptions
 
 Progress = Callable[[str], None]

@@ -1,4 +1,9 @@
-"""The docker backend's hook implementations: thin glue over the modules here."""
+"""The docker backend's hook implementations: thin glue over the modules here.
+
+The SDK-backed modules (engine, images, launch, teardown) are imported inside
+the hooks that need them: loading this plugin, `is_available` and
+`enumerate_active` must not pay the docker SDK's import (see local_api).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,8 @@ from bot_bottle_core.plan import (
     ProvisionStep,
 )
 
-from . import engine, images, names, teardown
-from . import launch as launching
+from . import listing, names
+from .errors import EngineUnavailable
 from .options import DockerOptions
 
 GVISOR = "runsc"
@@ -27,14 +32,16 @@ GVISOR = "runsc"
 @hookimpl
 def is_available() -> Availability:
     try:
-        engine.client(timeout=3).close()
-    except engine.EngineUnavailable as exc:
+        listing.ping(timeout=3)
+    except EngineUnavailable as exc:
         return Availability.no(str(exc))
     return Availability.yes()
 
 
 @hookimpl
 def prepare(request: PrepareRequest) -> BackendPlan:
+    from . import engine, images
+
     DockerOptions.from_env()  # a malformed knob fails before anything is made
     with engine.connected() as c:
         runtime = GVISOR if GVISOR in engine.runtimes(c) else "runc"
@@ -57,6 +64,9 @@ def launch(
     provision: Sequence[ProvisionStep],
     progress: Progress,
 ) -> None:
+    from . import engine
+    from . import launch as launching
+
     opts = DockerOptions.from_env()
     with engine.connected() as c:
         launching.launch(c, request, plan, provision, progress, opts)
@@ -70,31 +80,38 @@ def attach_argv(slug: str, argv: Sequence[str], tty: bool) -> list[str]:
 
 @hookimpl
 def stop(slug: str, preserve: bool, progress: Progress) -> None:
+    from . import engine, teardown
+
     with engine.connected() as c:
         teardown.stop(c, slug, preserve, progress)
 
 
 @hookimpl
 def snapshot(slug: str, paths: Sequence[str], dest: Path) -> None:
+    from . import engine, teardown
+
     with engine.connected() as c:
         teardown.snapshot(c, slug, paths, dest)
 
 
 @hookimpl
 def enumerate_active() -> list[ActiveBottle]:
-    with engine.connected() as c:
-        return teardown.enumerate_active(c)
+    return listing.active_bottles(listing.container_rows())
 
 
 @hookimpl
 def prepare_cleanup(
     live_slugs: frozenset[str], preserved_slugs: frozenset[str]
 ) -> list[CleanupItem]:
+    from . import engine, teardown
+
     with engine.connected() as c:
         return teardown.prepare_cleanup(c, live_slugs, preserved_slugs)
 
 
 @hookimpl
 def cleanup(items: Sequence[CleanupItem], progress: Progress) -> list[CleanupOutcome]:
+    from . import engine, teardown
+
     with engine.connected() as c:
         return teardown.cleanup(c, items, progress)

@@ -19,7 +19,7 @@ import docker
 from docker.models.networks import Network as Network_
 from docker.types import IPAMConfig, IPAMPool
 
-from .engine import LaunchFailed
+from .errors import LaunchFailed
 
 POOL_ENV = "BOT_BOTTLE_DOCKER_SUBNET_POOL"
 DEFAULT_POOL = "10.213.0.0/16"

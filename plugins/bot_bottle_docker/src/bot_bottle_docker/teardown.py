@@ -1,4 +1,4 @@
-"""Stopping, listing and cleaning up bottles, each with as few engine calls as it can."""
+"""Stopping, snapshotting and cleaning up bottles, each with as few engine calls as it can."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import docker
 
-from bot_bottle_core.plan import ActiveBottle, CleanupItem, CleanupOutcome
+from bot_bottle_core.plan import CleanupItem, CleanupOutcome
 
 from . import archive, names
 
@@ -50,38 +50,6 @@ def snapshot(client: docker.DockerClient, slug: str, paths: Sequence[str], dest:
     tmp = dest.with_suffix(".tmp")
     tmp.write_bytes(data)
     tmp.replace(dest)
-
-
-def enumerate_active(client: docker.DockerClient) -> list[ActiveBottle]:
-    """Running bottles, from one labelled list call."""
-    rows = client.api.containers(filters={"label": names.MINE})
-    by_slug: dict[str, list[dict]] = {}
-    for row in rows:
-        slug = (row.get("Labels") or {}).get(names.LABEL_SLUG)
-        if slug:
-            by_slug.setdefault(slug, []).append(row)
-    active = []
-    for slug, group in sorted(by_slug.items()):
-        agent = next(
-            (r for r in group if r["Labels"].get(names.LABEL_ROLE) == names.ROLE_AGENT), None
-        )
-        if agent is None:
-            continue
-        labels = agent["Labels"]
-        services = sorted(
-            "sidecars" for r in group if r["Labels"].get(names.LABEL_ROLE) == names.ROLE_SIDECARS
-        )
-        active.append(
-            ActiveBottle(
-                backend=names.BACKEND,
-                slug=slug,
-                agent=labels.get(names.LABEL_AGENT, "?"),
-                label=labels.get(names.LABEL_LABEL),
-                services=tuple(services),
-                started_at=labels.get(names.LABEL_STARTED),
-            )
-        )
-    return active
 
 
 def prepare_cleanup(
