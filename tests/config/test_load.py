@@ -245,7 +245,12 @@ def test_builtin_demo_loads(cfg):
     assert demo.source == BUILTIN_DIR / "manifest.yaml"
     assert demo.env == {"GREETING": EnvValue("literal", "hello from the bottle")}
     assert demo.egress.routes == (
-        Route(host="example.com", path_allowlist=("/",), methods=("GET", "HEAD")),
+        Route(
+            host="example.com",
+            path_allowlist=("/",),
+            methods=("GET", "HEAD"),
+            auth=RouteAuth(scheme="Bearer", token_ref="BOT_BOTTLE_DEMO_TOKEN"),
+        ),
     )
     agent = config.agents["demo"]
     assert (agent.bottle, agent.provider, agent.label) == ("demo", "shell", "demo")

@@ -23,6 +23,10 @@ class Result:
         return json.loads(self.out)
 
 
+# The built-in demo's route injects this host variable (see builtin_config).
+DEMO_TOKEN = "demo-token-value-for-tests"
+
+
 @attrs.define
 class Env:
     """A bot-bottle home in a temp dir, and a way to run the real CLI in it."""
@@ -45,7 +49,8 @@ class Env:
 
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
-        full_env.update(BOT_BOTTLE_HOME=str(self.home), **self.extra, **(env or {}))
+        full_env.update(BOT_BOTTLE_HOME=str(self.home), BOT_BOTTLE_DEMO_TOKEN=DEMO_TOKEN)
+        full_env.update(**self.extra, **(env or {}))
         proc = subprocess.run(
             [sys.executable, "-m", "bot_bottle_core", *args],
             cwd=self.cwd,

@@ -98,10 +98,21 @@ def test_dry_run_prints_the_real_plan_and_creates_nothing(paper):
     assert has_row(out, "backend", "paper")
     assert has_row(out, "runtime", "paper-runtime")
     assert has_row(out, "image", "paper:shell")
-    assert has_row(out, "egress", "example.com / [GET,HEAD]")
+    assert has_row(out, "egress", "example.com / [GET,HEAD] [auth:Bearer]")
     assert has_row(out, "env", "GREETING")
     assert "hello from the bottle" not in out
+    assert "demo-token-value-for-tests" not in out + r.err
     assert "nothing was created" in out
+    assert state_entries(paper) == []
+
+
+def test_the_demo_names_its_missing_token(paper):
+    r = paper.run(
+        "start", "demo", "--dry-run", "--backend", "paper", env={"BOT_BOTTLE_DEMO_TOKEN": ""}
+    )
+    assert r.code == 1
+    assert "BOT_BOTTLE_DEMO_TOKEN (for example.com)" in r.err
+    assert "Traceback" not in r.err
     assert state_entries(paper) == []
 
 

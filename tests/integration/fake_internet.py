@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from bot_bottle_testing.certs import make_certs
 
 HERE = Path(__file__).parent
-UPSTREAM_NAMES = ("api.example.test", "other.example.test", "api.fakeprov.test")
+UPSTREAM_NAMES = ("api.example.test", "other.example.test", "api.fakeprov.test", "example.com")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 TOKEN_VAR = "BB_TEST_UPSTREAM_TOKEN"
 TOKEN = "real-token-" + uuid.uuid4().hex

@@ -153,7 +153,9 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     home = tmp / "home"
     home.mkdir()
     env = _clean_env(
-        BOT_BOTTLE_HOME=str(home), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+        BOT_BOTTLE_HOME=str(home),
+        BOT_BOTTLE_DEMO_TOKEN="demo-token",  # the built-in demo's route injects it
+        PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
     )
     return SimpleNamespace(
         venv=venv, python=py, exe=venv / "bin" / "bot-bottle", env=env, cwd=work, wheels=wheels

@@ -21,7 +21,9 @@ def cli() -> None:
     out is an egress proxy you control, that hold no real credential, and that
     ask you for more access through a dashboard.
 
-    Try `bot-bottle start demo --dry-run`, then `bot-bottle start demo`.
+    Try the demo: `export BOT_BOTTLE_DEMO_TOKEN=any-value`, then `bot-bottle start
+    demo --dry-run` and `bot-bottle start demo`. Its proxy adds that value as a
+    bearer token to requests to example.com; the bottle never sees it.
     """
 
 

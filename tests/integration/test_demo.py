@@ -1,0 +1,142 @@
+"""Where the README's first command lands: the built-in demo, in a terminal.
+
+`bot-bottle start demo --yes` runs in a real pseudo-terminal, as a newcomer
+runs it, with example.com pointed at the fake upstream. In the demo shell
+an allowed URL answers (upstream got the injected token), another host
+gets the 403 that names the missing route and the tool to ask with, the
+token is nowhere in the bottle, and `exit` removes the bottle and its state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.docker
+
+DEMO_TOKEN = "demo-token-" + uuid.uuid4().hex
+
+
+class Terminal:
+    """A command on a pseudo-terminal, driven by what it prints."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd) -> None:
+        self.fd, child = pty.openpty()
+        self.proc = subprocess.Popen(
+            argv, stdin=child, stdout=child, stderr=child, env=env, cwd=cwd, start_new_session=True
+        )
+        os.close(child)
+        self.seen = b""  # everything the terminal showed
+        self._pending = b""
+        self._ids = itertools.count()
+
+    def expect(self, marker: str, timeout: float = 600) -> str:
+        """What the terminal printed up to and including ``marker``."""
+        want = marker.encode()
+        deadline = time.monotonic() + timeout
+        while want not in self._pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise AssertionError(f"no {marker!r} on the terminal; it showed {self.tail()}")
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:  # EIO: the command closed the terminal
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"terminal closed before {marker!r}; it showed {self.tail()}")
+            self.seen += chunk
+            self._pending += chunk
+        end = self._pending.index(want) + len(want)
+        out, self._pending = self._pending[:end], self._pending[end:]
+        return out.decode(errors="replace")
+
+    def run(self, command: str, timeout: float = 60) -> tuple[int, str]:
+        """Type ``command`` into the shell; its exit status and output."""
+        n = next(self._ids)
+        # Quoting splits the marker in the typed (echoed) line but not in the output.
+        os.write(self.fd, f'{command}; echo "__do""ne{n}:$?__"\n'.encode())
+        out = self.expect(f"__done{n}:", timeout)
+        status = int(self.expect("__", timeout)[:-2])
+        return status, out
+
+    def tail(self) -> str:
+        return self.seen[-3000:].decode(errors="replace")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.fd)
+
+
+def arrived(upstream, marker: str) -> list[dict]:
+    lines = upstream.log.read_text().splitlines() if upstream.log.exists() else []
+    return [r for r in map(json.loads, lines) if marker in r["path"]]
+
+
+def test_the_demo_shell(bottle_env, upstream, docker_client):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
+    env.update(bottle_env.env, BOT_BOTTLE_DEMO_TOKEN=DEMO_TOKEN, TERM="dumb")
+    term = Terminal(
+        [sys.executable, "-m", "bot_bottle_core", "start", "demo", "--yes"],
+        env,
+        bottle_env.home,
+    )
+    slug = None
+    try:
+        plan = term.expect("\r\nready\r\n")
+        slug = plan.split("plan for ", 1)[1].split()[0]
+        assert docker_client.containers.get(f"bb-{slug}-agent").status == "running"
+
+        code, out = term.run("echo $GREETING")
+        assert code == 0 and "hello from the bottle" in out
+
+        marker = uuid.uuid4().hex
+        code, out = term.run(f"curl -s https://example.com/{marker}")
+        assert code == 0, out
+        (seen,) = arrived(upstream, marker)
+        assert seen["headers"]["host"] == "example.com"
+        assert seen["headers"]["authorization"] == f"Bearer {DEMO_TOKEN}"
+
+        refused = uuid.uuid4().hex
+        code, out = term.run(
+            f"curl -s -w '\\n%{{http_code}}\\n' http://other.example.test/{refused}"
+        )
+        assert "request denied" in out and 'host="other.example.test"' in out, out
+        assert "egress-block tool" in out and "\r\n403\r\n" in out, out
+        code, out = term.run(
+            f"curl -s -w '\\n%{{http_connect}}\\n' https://other.example.test/{refused}"
+        )
+        assert code != 0 and "\r\n403\r\n" in out, out  # the CONNECT is refused
+        assert arrived(upstream, refused) == []
+
+        code, out = term.run("env; ps auxww; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'")
+        assert code == 0 and "GREETING=hello from the bottle" in out
+        # The token is typed in two pieces, so the terminal never shows it whole.
+        head, rest = DEMO_TOKEN[:11], DEMO_TOKEN[11:]
+        code, out = term.run(
+            "grep -rIlsF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev "
+            f"-e '{head}''{rest}' / | sed 's/^/FOU''ND:/'"
+        )
+        assert "FOUND:" not in out, out
+        assert DEMO_TOKEN.encode() not in term.seen
+
+        os.write(term.fd, b"exit\n")
+        term.proc.wait(timeout=300)
+        assert term.proc.returncode == 0, term.tail()
+        left = docker_client.containers.list(all=True, filters={"label": f"bot-bottle.slug={slug}"})
+        assert left == []
+        assert not (bottle_env.home / "state" / slug).exists()
+    finally:
+        term.close()
+        if slug and docker_client.containers.list(filters={"label": f"bot-bottle.slug={slug}"}):
+            bottle_env.run("stop", slug)
