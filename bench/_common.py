@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 
 BASE_IMAGE = os.environ.get("BOT_BOTTLE_TEST_BASE_IMAGE", "bot-bottle-base:bookworm")
+# The built-in demo's route injects this host variable as a bearer token.
+DEMO_TOKEN_ENV = {"BOT_BOTTLE_DEMO_TOKEN": "bench-demo-token"}
 
 
 def fake_bottle_labels(slug: str, role: str) -> dict[str, str]:

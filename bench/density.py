@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import BASE_IMAGE
+from _common import BASE_IMAGE, DEMO_TOKEN_ENV
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--max", type=int, default=30)
     args = ap.parse_args()
     os.environ["BOT_BOTTLE_DOCKER_OUTBOUND_INTERNAL"] = "1"  # nothing leaves the machine
+    os.environ.update(DEMO_TOKEN_ENV)
     from bot_bottle_core import running
     from bot_bottle_core.config import load_config
     from bot_bottle_core.dispatch import Plugins

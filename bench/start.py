@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import BASE_IMAGE
+from _common import BASE_IMAGE, DEMO_TOKEN_ENV
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -31,6 +31,7 @@ def one_run(home: str) -> tuple[float, list[tuple[float, str]], float]:
         os.environ,
         BOT_BOTTLE_HOME=home,
         BOT_BOTTLE_DOCKER_OUTBOUND_INTERNAL="1",
+        **DEMO_TOKEN_ENV,
     )
     t0 = time.time()
     proc = subprocess.Popen(
