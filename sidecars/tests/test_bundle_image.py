@@ -189,6 +189,17 @@ def test_bundle_image_runs_egress_and_keeps_the_ca_key_inside(
         for dest in mounts:
             assert not layout.EGRESS_CA_KEY.startswith(dest.rstrip("/") + "/")
 
+        # The throughput tuning is in effect: uvloop is installed, the read patch applies.
+        code, out = _exec(
+            container,
+            "/opt/sidecars/bin/python",
+            "-c",
+            "import uvloop; from bot_bottle_sidecars.egress import tuning;"
+            " assert tuning.enlarge_reads() is None",
+        )
+        assert code == 0, out
+        assert "not enabled" not in container.logs(stdout=False).decode()
+
         # The proxy answers, from inside the container only.
         code, out = _exec(
             container,

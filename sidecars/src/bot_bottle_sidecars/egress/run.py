@@ -30,6 +30,9 @@ by an environment variable):
 
 stdout carries only the addon's JSON lines: mitmproxy's own log and flow output
 go to stderr (``termlog_verbosity=warn``, ``flow_detail=0``).
+
+Before mitmproxy starts, :func:`bot_bottle_sidecars.egress.tuning.apply` picks
+uvloop's event loop (when installed) and makes mitmproxy relay in larger reads.
 """
 
 from __future__ import annotations
@@ -140,8 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mitmproxy.tools import main as mitm_main
     from mitmproxy.tools.dump import DumpMaster
 
+    from bot_bottle_sidecars.egress import tuning
     from bot_bottle_sidecars.egress.addon import Egress
 
+    tuning.apply()
     egress = Egress()
 
     class EgressMaster(DumpMaster):
