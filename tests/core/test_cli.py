@@ -252,7 +252,7 @@ def test_config_mistake_is_a_clean_error(bb):
 
 LISTING_BACKENDS = """
 from bot_bottle_core import hookimpl
-from bot_bottle_core.plan import Availability, CleanupOutcome
+from bot_bottle_core.plan import ActiveBottle, Availability, CleanupOutcome
 
 
 class Online:
@@ -269,6 +269,20 @@ class Online:
         return [CleanupOutcome(i, ok=True) for i in items]
 
 
+    @hookimpl
+    def stop(self, slug, preserve, progress):
+        import os
+
+        with open(os.environ["STOPPED_LOG"], "a") as f:
+            f.write(slug + "\\n")
+
+
+class Live(Online):
+    @hookimpl
+    def enumerate_active(self):
+        return [ActiveBottle(backend="live", slug="demo-zzzzz", agent="demo")]
+
+
 class Offline(Online):
     @hookimpl
     def is_available(self):
@@ -277,7 +291,24 @@ class Offline(Online):
 
 online = Online()
 offline = Offline()
+live = Live()
 """
+
+
+def test_stop_of_a_running_bottle_without_state_here(bb, tmp_path, fake_dist):
+    site = fake_dist(
+        tmp_path / "site",
+        "bot-bottle-listing",
+        {"bot_bottle.backend": {"online": "listing:online", "live": "listing:live"}},
+        {"listing": LISTING_BACKENDS},
+    )
+    bb.extra.update(PYTHONPATH=str(site), STOPPED_LOG=str(tmp_path / "stopped"))
+    r = bb.run("stop", "demo-zzzzz")  # listed by 'live', no state dir in this home
+    assert r.code == 0, r.err
+    assert "stopped demo-zzzzz (it had no state in" in r.err
+    assert (tmp_path / "stopped").read_text() == "demo-zzzzz\n"  # only the backend that runs it
+    r = bb.run("stop", "demo-yyyyy")  # neither state nor running anywhere
+    assert r.code == 1 and "Unknown slug 'demo-yyyyy'" in r.err
 
 
 def test_cleanup_reaps_orphan_state_but_not_an_unreachable_backends(bb, tmp_path, fake_dist):

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +141,33 @@ def test_the_demo_shell(bottle_env, upstream, docker_client):
         term.close()
         if slug and docker_client.containers.list(filters={"label": f"bot-bottle.slug={slug}"}):
             bottle_env.run("stop", slug)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_readme_command_plans_the_demo(tmp_path):
+    # scripts/start-demo as a newcomer runs it (here with --dry-run: no terminal):
+    # engine and base image checked, the project synced, the token made up.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BOT_BOTTLE_", "UV_", "VIRTUAL_ENV", "PYTHON"))
+    }
+    env["BOT_BOTTLE_HOME"] = str(tmp_path)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "start-demo"), "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=280,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    token = proc.stderr.split("Token the proxy injects: ", 1)[1].split()[0]
+    assert token.startswith("demo-") and len(token) > 12
+    assert "plan for demo-" in proc.stdout
+    assert "example.com / [GET,HEAD] [auth:Bearer]" in proc.stdout
+    assert "Dry run: nothing was created." in proc.stdout
+    assert token not in proc.stdout
+    assert not any(tmp_path.glob("state/*"))  # no bottle state left behind

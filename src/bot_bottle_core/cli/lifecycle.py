@@ -172,6 +172,14 @@ def attach(app: AppContext, slug: str) -> None:
 @pass_ctx
 def stop(app: AppContext, slug: str) -> None:
     """Tear down the running bottle SLUG and delete its state."""
+    if is_slug(slug) and not app.store.path(slug).is_dir():
+        # Running without state here (another BOT_BOTTLE_HOME, a deleted
+        # state dir): the backend that lists it can still tear it down.
+        live = [b for b in app.plugins.enumerate_active().results if b.slug == slug]
+        if live:
+            app.plugins.backend(live[0].backend).stop(slug, preserve=False, progress=_echo_err)
+            click.echo(f"stopped {slug} (it had no state in {app.store.root})", err=True)
+            return
     meta = _existing(app, slug)
     backend = app.plugins.backend(meta.backend)
     backend.stop(slug, preserve=False, progress=_echo_err)
