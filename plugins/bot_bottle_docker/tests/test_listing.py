@@ -125,3 +125,28 @@ def _split(stdout: str) -> tuple[list[dict], dict]:
     """The CLI's JSON list, then the report line."""
     body, _, last = stdout.rstrip("\n").rpartition("\n")
     return json.loads(body), json.loads(last)
+
+
+def test_a_socket_that_is_not_an_engine_is_unavailable(tmp_path):
+    import socket
+    import threading
+
+    path = str(tmp_path / "not-docker.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+
+    def babble() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+        conn.close()
+
+    t = threading.Thread(target=babble)
+    t.start()
+    try:
+        with pytest.raises(EngineUnavailable, match="not an HTTP answer"):
+            local_api.ping(path)
+    finally:
+        t.join(5)
+        server.close()

@@ -65,6 +65,8 @@ def get(path: str, url: str, timeout: float = 10) -> bytes:
         body = resp.read()
     except OSError as exc:
         raise EngineUnavailable(f"{path}: {exc.strerror or exc}") from None
+    except http.client.HTTPException as exc:  # something that is not an engine answered
+        raise EngineUnavailable(f"{path}: not an HTTP answer ({type(exc).__name__})") from None
     finally:
         conn.close()
     if resp.status != 200:
