@@ -52,6 +52,8 @@ class Broadcast(Generic[T]):
     skipped: list[str] = attrs.field(factory=list)
     # Backends that were asked and failed.
     failed: list[str] = attrs.field(factory=list)
+    # Backends that answered.
+    answered: list[str] = attrs.field(factory=list)
 
 
 class _Target:
@@ -233,6 +235,7 @@ class Plugins:
         problems: list[str] = []
         skipped: list[str] = []
         failed: list[str] = []
+        answered: list[str] = []
         implemented = [b for b in self._backends if b.implements(hook)]
         if not implemented:
             raise NotAvailableYet(f"no installed backend can {hook.replace('_', ' ')}")
@@ -247,7 +250,9 @@ class Plugins:
             except BotBottleError as exc:
                 problems.append(f"{backend.name}: {exc}")
                 failed.append(backend.name)
-        return Broadcast(results, problems, skipped, failed)
+            else:
+                answered.append(backend.name)
+        return Broadcast(results, problems, skipped, failed, answered)
 
     def enumerate_active(self) -> Broadcast[ActiveBottle]:
         return self._broadcast("enumerate_active", lambda b: b._call("enumerate_active"))

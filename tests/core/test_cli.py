@@ -283,6 +283,14 @@ class Live(Online):
         return [ActiveBottle(backend="live", slug="demo-zzzzz", agent="demo")]
 
 
+class Failing(Online):
+    @hookimpl
+    def enumerate_active(self):
+        from bot_bottle_core.errors import BotBottleError
+
+        raise BotBottleError("its engine refused the list call")
+
+
 class Offline(Online):
     @hookimpl
     def is_available(self):
@@ -292,7 +300,40 @@ class Offline(Online):
 online = Online()
 offline = Offline()
 live = Live()
+failing = Failing()
 """
+
+
+def test_list_active_says_when_it_could_not_ask(bb, tmp_path, fake_dist):
+    site = fake_dist(
+        tmp_path / "site",
+        "bot-bottle-listing",
+        {
+            "bot_bottle.backend": {
+                "offline": "listing:offline",
+                "live": "listing:live",
+                "failing": "listing:failing",
+            }
+        },
+        {"listing": LISTING_BACKENDS},
+    )
+    bb.extra["PYTHONPATH"] = str(site)
+
+    def listing(plugins: str):
+        return bb.run("list", "active", "--json", env={"BOT_BOTTLE_PLUGINS": plugins})
+
+    r = listing("offline")  # nothing could be asked: an empty list would be a lie
+    assert r.code == 1 and r.out == ""
+    assert "No backend could list running bottles here" in r.err
+    assert "its engine is not installed here" in r.err and "Traceback" not in r.err
+    r = listing("offline,live")  # one backend answered: its list, a warning for the other
+    assert r.code == 0, r.err
+    assert [b["slug"] for b in r.json()] == ["demo-zzzzz"]
+    assert "warning: offline: skipped, not available" in r.err
+    r = listing("live,failing")  # a backend failed: the list may be short
+    assert r.code == 1
+    assert [b["slug"] for b in r.json()] == ["demo-zzzzz"]
+    assert "warning: failing: its engine refused the list call" in r.err
 
 
 def test_stop_of_a_running_bottle_without_state_here(bb, tmp_path, fake_dist):

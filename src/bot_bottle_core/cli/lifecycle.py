@@ -198,13 +198,20 @@ def list_group() -> None:
 def list_active(app: AppContext, as_json: bool) -> None:
     """Every running bottle on every backend: backend, slug, agent, services."""
     found = app.plugins.enumerate_active()
+    if not found.answered:
+        # An empty list would read as "nothing is running".
+        raise BotBottleError(
+            "No backend could list running bottles here: " + " ".join(found.problems)
+        )
     for problem in found.problems:
         click.echo(f"warning: {problem}", err=True)
     if as_json:
         click.echo(json.dumps([attrs.asdict(b) for b in found.results], indent=2))
-        return
-    for b in found.results:
-        click.echo("\t".join((b.backend, b.slug, b.display_name, ",".join(b.services))))
+    else:
+        for b in found.results:
+            click.echo("\t".join((b.backend, b.slug, b.display_name, ",".join(b.services))))
+    if found.failed:
+        sys.exit(1)  # the list above may be missing bottles
 
 
 STATE_BACKEND = "state"
