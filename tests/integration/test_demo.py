@@ -130,6 +130,12 @@ def test_the_demo_shell(bottle_env, upstream, docker_client):
         )
         assert "FOUND:" not in out, out
         assert DEMO_TOKEN.encode() not in term.seen
+        # Nor in what bot-bottle keeps on the host: the bottle's state and the sidecars' log.
+        state = bottle_env.home / "state" / slug
+        kept = [f for f in state.rglob("*") if f.is_file()]
+        assert kept and not [f for f in kept if DEMO_TOKEN.encode() in f.read_bytes()]
+        sidecars = docker_client.containers.get(f"bb-{slug}-sidecars")
+        assert DEMO_TOKEN.encode() not in sidecars.logs()
 
         os.write(term.fd, b"exit\n")
         term.proc.wait(timeout=300)
