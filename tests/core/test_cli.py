@@ -304,20 +304,19 @@ failing = Failing()
 """
 
 
-def test_list_active_says_when_it_could_not_ask(bb, tmp_path, fake_dist):
+def install_listing_backends(bb, tmp_path, fake_dist, *names: str) -> None:
+    """Install the backends of LISTING_BACKENDS called ``names`` for ``bb``'s CLI."""
     site = fake_dist(
         tmp_path / "site",
         "bot-bottle-listing",
-        {
-            "bot_bottle.backend": {
-                "offline": "listing:offline",
-                "live": "listing:live",
-                "failing": "listing:failing",
-            }
-        },
+        {"bot_bottle.backend": {name: f"listing:{name}" for name in names}},
         {"listing": LISTING_BACKENDS},
     )
     bb.extra["PYTHONPATH"] = str(site)
+
+
+def test_list_active_says_when_it_could_not_ask(bb, tmp_path, fake_dist):
+    install_listing_backends(bb, tmp_path, fake_dist, "offline", "live", "failing")
 
     def listing(plugins: str):
         return bb.run("list", "active", "--json", env={"BOT_BOTTLE_PLUGINS": plugins})
@@ -337,13 +336,8 @@ def test_list_active_says_when_it_could_not_ask(bb, tmp_path, fake_dist):
 
 
 def test_stop_of_a_running_bottle_without_state_here(bb, tmp_path, fake_dist):
-    site = fake_dist(
-        tmp_path / "site",
-        "bot-bottle-listing",
-        {"bot_bottle.backend": {"online": "listing:online", "live": "listing:live"}},
-        {"listing": LISTING_BACKENDS},
-    )
-    bb.extra.update(PYTHONPATH=str(site), STOPPED_LOG=str(tmp_path / "stopped"))
+    install_listing_backends(bb, tmp_path, fake_dist, "online", "live")
+    bb.extra["STOPPED_LOG"] = str(tmp_path / "stopped")
     r = bb.run("stop", "demo-zzzzz")  # listed by 'live', no state dir in this home
     assert r.code == 0, r.err
     assert "stopped demo-zzzzz (it had no state in" in r.err
@@ -353,13 +347,7 @@ def test_stop_of_a_running_bottle_without_state_here(bb, tmp_path, fake_dist):
 
 
 def test_cleanup_reaps_orphan_state_but_not_an_unreachable_backends(bb, tmp_path, fake_dist):
-    site = fake_dist(
-        tmp_path / "site",
-        "bot-bottle-listing",
-        {"bot_bottle.backend": {"online": "listing:online", "offline": "listing:offline"}},
-        {"listing": LISTING_BACKENDS},
-    )
-    bb.extra["PYTHONPATH"] = str(site)
+    install_listing_backends(bb, tmp_path, fake_dist, "online", "offline")
     state = bb.home / "state"
 
     def bottle(slug: str, backend: str, preserved: bool = False) -> None:

@@ -45,16 +45,9 @@ class Terminal:
         want = marker.encode()
         deadline = time.monotonic() + timeout
         while want not in self._pending:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                raise AssertionError(f"no {marker!r} on the terminal; it showed {self.tail()}")
-            try:
-                chunk = os.read(self.fd, 65536)
-            except OSError:  # EIO: the command closed the terminal
-                chunk = b""
+            chunk = self._read(deadline, repr(marker))
             if not chunk:
                 raise AssertionError(f"terminal closed before {marker!r}; it showed {self.tail()}")
-            self.seen += chunk
             self._pending += chunk
         end = self._pending.index(want) + len(want)
         out, self._pending = self._pending[:end], self._pending[end:]
@@ -72,19 +65,21 @@ class Terminal:
     def wait(self, timeout: float = 300) -> int:
         """Read what is left until the command ends; its exit status."""
         deadline = time.monotonic() + timeout
-        while True:  # a full terminal buffer would block the command's last lines
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"the command did not end; the terminal showed {self.tail()}")
-            if not select.select([self.fd], [], [], left)[0]:
-                continue
-            try:
-                chunk = os.read(self.fd, 65536)
-            except OSError:  # EIO: the command closed the terminal
-                chunk = b""
-            if not chunk:
-                return self.proc.wait(timeout=max(left, 1))
-            self.seen += chunk
+        while self._read(deadline, "the command to end"):
+            pass  # a full terminal buffer would block the command's last lines
+        return self.proc.wait(timeout=max(deadline - time.monotonic(), 1))
+
+    def _read(self, deadline: float, waiting_for: str) -> bytes:
+        """The next output, b"" once the command closed the terminal; fails at ``deadline``."""
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+            raise AssertionError(f"no {waiting_for} on the terminal; it showed {self.tail()}")
+        try:
+            chunk = os.read(self.fd, 65536)
+        except OSError:  # EIO: the command closed the terminal
+            chunk = b""
+        self.seen += chunk
+        return chunk
 
     def tail(self) -> str:
         return self.seen[-3000:].decode(errors="replace")
