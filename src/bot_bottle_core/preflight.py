@@ -11,15 +11,21 @@ from .preparation import Prepared
 
 
 def describe_route(route: Route) -> str:
-    """``host paths [auth:scheme]`` as the preflight and listings show it."""
+    """``host paths [methods] [ports:…] [auth:scheme]`` as the preflight and listings show it.
+
+    Ports show only when the route sets them (the defaults are 443 and 80).
+    """
+    ports = f" [ports:{route.ports_shown}]" if route.ports is not None else ""
     if route.tls_passthrough:
-        return f"{route.host} (all paths) [tls passthrough]"
+        return f"{route.host} (all paths){ports} [tls passthrough]"
     paths = ",".join(route.path_allowlist) if route.path_allowlist else "(all paths)"
     parts = [route.host, paths]
     if route.methods:
         parts.append("[" + ",".join(route.methods) + "]")
+    if ports:
+        parts.append(ports.strip())
     if route.auth:
-        parts.append(f"[auth:{route.auth.scheme}]")
+        parts.append(f"[auth:{route.auth.shown}]")
     return " ".join(parts)
 
 

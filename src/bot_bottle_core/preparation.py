@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import attrs
+from bot_bottle_sidecars.routes import check_route
 
 from .config import Agent, Config, Route
 from .dispatch import Backend, Plugins, Provider
@@ -70,7 +71,19 @@ def merge_routes(
     bottle: str,
     provider: str,
 ) -> tuple[Route, ...]:
-    """The bottle's routes plus the provider's own; one host may not be in both."""
+    """The bottle's routes plus the provider's own; one host may not be in both.
+
+    A provider's routes are built in code, so they are checked here by the same
+    rules as a manifest's: a bad one is the provider's bug, named as such.
+    """
+    for route in provider_routes:
+        problems = check_route(route)
+        if problems:
+            found = "; ".join(f"{p.where('route') or 'route'}: {p.message}" for p in problems)
+            raise BotBottleError(
+                f"Provider '{provider}' asks for an egress route that is not valid ({found})."
+                " This is a bug in the provider plugin; report it to its authors."
+            )
     mine = {r.host for r in bottle_routes}
     clash = sorted(r.host for r in provider_routes if r.host in mine)
     if clash:

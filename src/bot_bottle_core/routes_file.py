@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Route
+from bot_bottle_sidecars.routes import Route, routes_document
+
 from .state import write_json_atomic
 
 ROUTES_FILE = "routes.json"
 
 
 def write_routes(sidecar_dir: Path, routes: Sequence[Route]) -> Path:
-    import cattrs  # on first use: see config/__init__
-
-    converter = cattrs.Converter(omit_if_default=True)
     sidecar_dir.mkdir(parents=True, exist_ok=True)
     path = sidecar_dir / ROUTES_FILE
     # Readable by the sidecar's own unprivileged user; it holds no secrets.
-    write_json_atomic(path, {"routes": [converter.unstructure(r) for r in routes]}, mode=0o644)
+    write_json_atomic(path, routes_document(routes), mode=0o644)
     return path

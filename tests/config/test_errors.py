@@ -37,7 +37,7 @@ CASES = [
         "manifest",
         "bottles.web.egress.routes[0].path",
         "unknown key 'path' (did you mean 'path_allowlist'?); "
-        "allowed keys: host, path_allowlist, methods, auth, tls_passthrough",
+        "allowed keys: host, path_allowlist, methods, ports, auth, tls_passthrough",
     ),
     (
         "missing-route-host",
@@ -53,7 +53,7 @@ CASES = [
         {},
         "manifest",
         "bottles.web.egress.routes[0].path_allowlist",
-        "expected a list of strings, got a string ('/repos')",
+        "must be a list of path prefixes, got a string ('/repos'); write it as a list: [/repos]",
     ),
     (
         "path-without-slash",

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from bot_bottle_core.config import Agent, GitRepo, Resources
-from bot_bottle_core.config.validate import normalize_host
 
 
 @pytest.mark.parametrize(
@@ -51,26 +50,3 @@ def test_display_name():
     agent = Agent(name="bob", source=Path("/a/bob.md"), bottle="web", label="implementer")
     assert agent.display_name == "implementer (bob)"
     assert Agent(name="bob", source=Path("/a/bob.md"), bottle="web").display_name == "bob"
-
-
-@pytest.mark.parametrize(
-    ("host", "normal"),
-    [
-        ("API.GitHub.com.", "api.github.com"),
-        ("localhost", "localhost"),
-        ("10.0.0.1", "10.0.0.1"),
-        ("[2001:DB8::1]", "2001:db8::1"),
-        ("2001:db8::1", "2001:db8::1"),
-        ("xn--bcher-kva.de", "xn--bcher-kva.de"),
-    ],
-)
-def test_normalize_host(host, normal):
-    assert normalize_host(host) == normal
-
-
-@pytest.mark.parametrize(
-    "host", ["", " ", "a..b", "-a.com", "a-.com", "*.example.com", "1.2.3", "a_b.com", "x" * 64]
-)
-def test_normalize_host_rejects(host):
-    with pytest.raises(ValueError):
-        normalize_host(host)

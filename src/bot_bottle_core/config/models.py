@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import attrs
+from bot_bottle_sidecars.routes import Route, RouteAuth  # noqa: F401  (re-exported: one definition)
 
 from ..errors import BotBottleError
 
@@ -89,23 +90,8 @@ class Settings:
 # --- egress ---------------------------------------------------------------------
 
 
-@attrs.frozen
-class RouteAuth:
-    """The proxy sends ``Authorization: <scheme> <value of host var token_ref>``."""
-
-    scheme: str
-    token_ref: str
-
-
-@attrs.frozen
-class Route:
-    """One host the bottle may reach (host lower-cased, no trailing dot)."""
-
-    host: str
-    path_allowlist: tuple[str, ...] | None = None
-    methods: tuple[str, ...] | None = None
-    auth: RouteAuth | None = None
-    tls_passthrough: bool = False
+# Route and RouteAuth have one definition, shared with the egress sidecar and
+# checked by the same rules everywhere (bot_bottle_sidecars.routes).
 
 
 @attrs.frozen

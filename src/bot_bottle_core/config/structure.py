@@ -9,6 +9,7 @@ look like ``bottles.web.egress.routes[2].host``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import math
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 
 import attrs
 import cattrs
+from bot_bottle_sidecars.routes import Route, parse_route
 from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
@@ -46,6 +48,14 @@ class Invalid(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class InvalidParts(Exception):
+    """Several problems inside one value, each at its place below it (``("auth", "scheme")``)."""
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        super().__init__("; ".join(message for _at, message in problems))
+        self.problems = problems
 
 
 # --- wording ----------------------------------------------------------------------
@@ -117,7 +127,7 @@ def expected(cl: Any) -> str:
         (item, *_rest) = typing.get_args(cl)
         if item is str:
             return "a list of strings"
-        if attrs.has(item):
+        if attrs.has(item) or dataclasses.is_dataclass(item):
             return "a list of mappings"
         return "a list"
     if origin is dict:
@@ -197,6 +207,14 @@ def _structure_env_value(value: object, _cl: Any) -> EnvValue:
             f'put it in quotes: "{_yaml_word(value)}"'
         )
     raise Invalid(f"env values must be strings, got {describe(value)}")
+
+
+def _structure_route(value: object, _cl: Any) -> Route:
+    # One route schema for config check, the preflight and the egress sidecar.
+    route, problems = parse_route(value)
+    if route is None:
+        raise InvalidParts([(p.at, p.message) for p in problems])
+    return route
 
 
 def _add_note(exc: BaseException, note: str) -> None:
@@ -308,6 +326,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(Path, _structure_path)
     conv.register_structure_hook(EnvValue, _structure_env_value)
+    conv.register_structure_hook(Route, _structure_route)
     return conv
 
 
@@ -354,9 +373,17 @@ def problems_from(exc: BaseException, file: Path, path: str) -> list[Problem]:
     return out
 
 
+def _join_parts(path: str, parts: tuple[str | int, ...]) -> str:
+    for part in parts:
+        path = join_index(path, part) if isinstance(part, int) else join_key(path, part)
+    return path
+
+
 def _walk(exc: BaseException, file: Path, path: str, out: list[Problem]) -> None:
     if isinstance(exc, Invalid):
         out.append(Problem(file, path, exc.message))
+    elif isinstance(exc, InvalidParts):
+        out.extend(Problem(file, _join_parts(path, at), message) for at, message in exc.problems)
     elif isinstance(exc, ClassValidationError):
         with_notes, others = exc.group_exceptions()
         for sub, note in with_notes:
@@ -392,7 +419,7 @@ def _walk_other(exc: BaseException, file: Path, path: str, out: list[Problem]) -
         allowed = allowed_keys(exc.cl)
         for key in sorted(exc.extra_fields, key=repr):
             out.append(Problem(file, join_key(path, key), unknown_key_message(key, allowed)))
-    elif isinstance(exc, Invalid | ClassValidationError | IterableValidationError):
+    elif isinstance(exc, Invalid | InvalidParts | ClassValidationError | IterableValidationError):
         _walk(exc, file, path, out)
     elif isinstance(exc, BaseExceptionGroup):
         for sub in exc.exceptions:

@@ -8,12 +8,12 @@ precise path inside the file.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import attrs
+from bot_bottle_sidecars.routes import duplicate_hosts
 
 from .models import (
     Agent,
@@ -25,8 +25,6 @@ from .models import (
     Problem,
     ProvisionedKey,
     Resources,
-    Route,
-    RouteAuth,
     Settings,
     parse_memory_mib,
     parse_ssh_url,
@@ -39,7 +37,6 @@ NAME_RULE = (
     "at most 40 characters (it becomes part of container names)"
 )
 REPO_NAME_RE = re.compile(r"[A-Za-z0-9._-]+", re.ASCII)
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 COLORS = ("red", "green", "yellow", "blue", "magenta", "cyan", "orange", "purple", "pink", "gray")
 _HEX_COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}", re.ASCII)
 _TOKEN_RE = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", re.ASCII)
@@ -68,56 +65,6 @@ def _env_name_message(what: str, value: str) -> str:
 
 def _has_control(text: str) -> bool:
     return any(ord(c) < 32 or ord(c) == 127 for c in text)
-
-
-# --- hosts ----------------------------------------------------------------------------
-
-
-def normalize_host(host: str) -> str:
-    """The canonical form of a route host; ``ValueError`` says what is wrong."""
-    if not host or not host.strip():
-        raise ValueError("host must not be empty")
-    if "://" in host:
-        bare = host.split("://", 1)[1].split("/", 1)[0]
-        raise ValueError(
-            f"host must be a bare host name without a scheme: write {quote(bare)}, "
-            f"not {quote(host)}"
-        )
-    if any(c.isspace() for c in host):
-        raise ValueError(f"host {quote(host)} must not contain whitespace")
-    if "/" in host:
-        raise ValueError(f"host {quote(host)} must not contain a path; put paths in path_allowlist")
-    if host.startswith("[") and host.endswith("]"):
-        try:
-            return str(ipaddress.IPv6Address(host[1:-1]))
-        except ValueError:
-            raise ValueError(f"host {quote(host)} is not a valid IPv6 address") from None
-    if ":" in host:
-        try:
-            return str(ipaddress.IPv6Address(host))
-        except ValueError:
-            pass
-        raise ValueError(
-            f"host {quote(host)} must not include a port: the route covers the host on "
-            "every port the proxy serves"
-        )
-    lowered = host.lower()
-    if lowered.endswith("."):
-        lowered = lowered[:-1]
-    try:
-        return str(ipaddress.IPv4Address(lowered))
-    except ValueError:
-        pass
-    labels = lowered.split(".")
-    if (
-        not lowered.isascii()
-        or len(lowered) > 253
-        or not all(_LABEL_RE.fullmatch(label) for label in labels)
-        or labels[-1].isdigit()
-    ):
-        hint = " (use its punycode 'xn--' form)" if not lowered.isascii() else ""
-        raise ValueError(f"host {quote(host)} is not a valid host name or IP address{hint}")
-    return lowered
 
 
 # --- settings ---------------------------------------------------------------------
@@ -189,128 +136,20 @@ def _check_env(
 
 
 def _check_egress(egress: Egress, file: Path, prefix: str, problems: list[Problem]) -> Egress:
-    routes: list[Route] = []
-    seen: dict[str, int] = {}
+    # Each route was checked as it was read (config.structure, by the shared
+    # route schema); what is left is how routes relate to each other.
     base = join_key(prefix, "routes")
-    for i, route in enumerate(egress.routes):
-        path = join_index(base, i)
-        route = _check_route(route, file, path, problems)
-        if route.host:
-            if route.host in seen:
-                problems.append(
-                    Problem(
-                        file,
-                        join_key(path, "host"),
-                        f"duplicate host {quote(route.host)}: already routed by "
-                        f"{join_index(base, seen[route.host])}; merge the two routes",
-                    )
-                )
-            else:
-                seen[route.host] = i
-        routes.append(route)
-    return Egress(routes=tuple(routes))
-
-
-def _check_route(route: Route, file: Path, path: str, problems: list[Problem]) -> Route:
-    host = route.host
-    try:
-        host = normalize_host(route.host)
-    except ValueError as exc:
-        problems.append(Problem(file, join_key(path, "host"), str(exc)))
-        host = ""
-
-    paths = route.path_allowlist
-    if paths is not None:
-        if not paths:
-            problems.append(
-                Problem(
-                    file,
-                    join_key(path, "path_allowlist"),
-                    "path_allowlist is empty, which would block the whole host; "
-                    "omit path_allowlist to allow the whole host",
-                )
+    for i, first in duplicate_hosts([r.host for r in egress.routes]):
+        host = egress.routes[i].host
+        problems.append(
+            Problem(
+                file,
+                join_key(join_index(base, i), "host"),
+                f"duplicate host {quote(host)}: already routed by "
+                f"{join_index(base, first)}; merge the two routes",
             )
-        for j, prefix in enumerate(paths):
-            entry = join_index(join_key(path, "path_allowlist"), j)
-            if not prefix.startswith("/"):
-                problems.append(Problem(file, entry, f"path {quote(prefix)} must start with '/'"))
-            elif any(c.isspace() for c in prefix) or _has_control(prefix):
-                problems.append(
-                    Problem(file, entry, f"path {quote(prefix)} must not contain whitespace")
-                )
-
-    methods = route.methods
-    if methods is not None:
-        if not methods:
-            problems.append(
-                Problem(
-                    file,
-                    join_key(path, "methods"),
-                    "methods is empty, which would block every request; "
-                    "omit methods to allow every method",
-                )
-            )
-        upper: list[str] = []
-        for j, method in enumerate(methods):
-            if method.upper() not in METHODS:
-                problems.append(
-                    Problem(
-                        file,
-                        join_index(join_key(path, "methods"), j),
-                        f"unknown HTTP method {quote(method)}; use one of {', '.join(METHODS)}",
-                    )
-                )
-            elif method.upper() not in upper:
-                upper.append(method.upper())
-        methods = tuple(upper)
-
-    auth = route.auth
-    if auth is not None:
-        auth_path = join_key(path, "auth")
-        if not _TOKEN_RE.fullmatch(auth.scheme):
-            problems.append(
-                Problem(
-                    file,
-                    join_key(auth_path, "scheme"),
-                    "auth scheme must be one word like 'Bearer' or 'token', "
-                    f"got {quote(auth.scheme)}",
-                )
-            )
-        if not is_env_name(auth.token_ref):
-            problems.append(
-                Problem(
-                    file,
-                    join_key(auth_path, "token_ref"),
-                    _env_name_message("token_ref", auth.token_ref)
-                    + "; it names the host variable that holds the token",
-                )
-            )
-        auth = RouteAuth(scheme=auth.scheme, token_ref=auth.token_ref)
-
-    if route.tls_passthrough:
-        clashing = [
-            name
-            for name, value in (
-                ("auth", route.auth),
-                ("path_allowlist", route.path_allowlist),
-                ("methods", route.methods),
-            )
-            if value is not None
-        ]
-        if clashing:
-            problems.append(
-                Problem(
-                    file,
-                    join_key(path, "tls_passthrough"),
-                    "tls_passthrough cannot be combined with "
-                    + " or ".join(clashing)
-                    + ": the proxy does not look inside a passed-through connection; "
-                    "remove "
-                    + ("it" if len(clashing) == 1 else "them")
-                    + " or drop tls_passthrough",
-                )
-            )
-    return attrs.evolve(route, host=host, methods=methods, auth=auth)
+        )
+    return egress
 
 
 def _check_git(git: Git, file: Path, prefix: str, problems: list[Problem]) -> Git:
