@@ -14,11 +14,24 @@ so the directory must be world-readable (0755, file 0644) or owned by that uid.
 Reload: write the new file, then send SIGHUP to the container (the init
 forwards it to the egress proxy).
 
-Tokens for ``auth`` routes: pass each ``token_ref`` variable in the bundle
-container's environment; nothing else ever sees them.
+Tokens for ``auth`` routes: pass :func:`token_environment` in the bundle
+container's environment; nothing else ever sees them. Each token sits in its own
+slot (``BOT_BOTTLE_SECRET_<token_ref>``) and ``BOT_BOTTLE_TOKEN_SLOTS`` says which
+hosts may use each slot, so a routes file can never make egress send some other
+variable of its environment, or one host's token to another host.
+
+Listening: egress listens on ``BOT_BOTTLE_EGRESS_LISTEN_HOST``; a backend sets it
+to the bundle's address on the bottle's internal network, so nothing outside the
+bottle can use the proxy. Names the operator pins (``BOT_BOTTLE_EGRESS_RESOLVE``)
+are dialled at the pinned address as given; every other name is resolved by
+egress itself, and answers in loopback, link-local, private or other non-public
+ranges are refused unless the route names that address.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
 
 # ---- the container
 SIDECAR_USER = "sidecar"
@@ -44,6 +57,27 @@ ENV_EGRESS_CONFDIR = "BOT_BOTTLE_EGRESS_CONFDIR"  # override EGRESS_CONFDIR
 ENV_EGRESS_LISTEN_HOST = "BOT_BOTTLE_EGRESS_LISTEN_HOST"  # default 0.0.0.0
 ENV_EGRESS_PORT = "BOT_BOTTLE_EGRESS_PORT"  # default 8080; 0 = any free port (see ready file)
 ENV_EGRESS_RESOLVE = "BOT_BOTTLE_EGRESS_RESOLVE"  # JSON {"host[:port]": "ip[:port]"}, tests/air-gap
+ENV_TOKEN_PREFIX = "BOT_BOTTLE_SECRET_"  # + token_ref: one token slot
+ENV_TOKEN_SLOTS = "BOT_BOTTLE_TOKEN_SLOTS"  # JSON {"token_ref": ["host", ...]}
 ENV_INIT_GRACE = "BOT_BOTTLE_INIT_GRACE"  # seconds the init waits for children to stop (default 8)
 
 DEFAULT_SIDECARS = ("egress",)
+
+
+def token_environment(
+    slots: Iterable[tuple[str, str]], tokens: Mapping[str, str]
+) -> dict[str, str]:
+    """The bundle environment that carries ``tokens`` (``{token_ref: value}``).
+
+    ``slots`` pairs each ``token_ref`` with a host allowed to use it (one pair
+    per route with ``auth``). A ref without a value in ``tokens`` gets no slot.
+    """
+    hosts: dict[str, list[str]] = {}
+    for ref, host in slots:
+        if ref in tokens:
+            hosts.setdefault(ref, [])
+            if host not in hosts[ref]:
+                hosts[ref].append(host)
+    env = {f"{ENV_TOKEN_PREFIX}{ref}": tokens[ref] for ref in hosts}
+    env[ENV_TOKEN_SLOTS] = json.dumps(hosts, sort_keys=True, separators=(",", ":"))
+    return env
