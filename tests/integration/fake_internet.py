@@ -9,6 +9,7 @@ upstream by fixed host entries, so no packet leaves the machine.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 import uuid
@@ -83,6 +84,14 @@ def running_upstream(docker_client, base_image: str, tmp: Path) -> Iterator[Simp
         if container is not None:
             container.remove(force=True)
         net.remove()
+
+
+def requests_with(upstream, marker: str) -> list[dict]:
+    """Requests the fake upstream received with ``marker`` in the path."""
+    if not upstream.log.exists():
+        return []
+    rows = [json.loads(line) for line in upstream.log.read_text().splitlines()]
+    return [r for r in rows if marker in r["path"]]
 
 
 MANIFEST = f"""

@@ -26,6 +26,7 @@ from bot_bottle_core.plan import BackendPlan, PrepareRequest, ProvisionStep, Run
 from bot_bottle_core.state import now_iso
 
 from . import archive, images, names, subnets
+from .bundle_env import UPSTREAM_CA_FILE, sidecar_env
 from .errors import LaunchFailed
 from .options import DockerOptions
 
@@ -33,7 +34,6 @@ Progress = Callable[[str], None]
 
 # Inside the sidecar bundle: the contract is bot_bottle_sidecars.layout.
 SIDECAR_CONFIG_DIR = layout.CONFIG_DIR
-UPSTREAM_CA_FILE = "upstream-ca.pem"
 EGRESS_READY = layout.EGRESS_READY_FILE
 EGRESS_CA_CERT = layout.EGRESS_CA_CERT
 # Inside the agent.
@@ -44,8 +44,6 @@ READY_TIMEOUT_S = 60.0
 # Files that stay on the host even with --copy-cwd.
 SECRET_FILE_NAMES = (".env", ".envrc", ".netrc")
 SECRET_FILE_PREFIXES = (".env.",)
-# Daemons the bundle runs (git-gate and supervise join later).
-SIDECARS = "egress"
 
 
 @attrs.define
@@ -214,9 +212,16 @@ def restore_transcript(agent: Container, user: AgentUser, tar_path: Path) -> Non
         raise LaunchFailed("Could not restore the transcript into the bottle.")
 
 
+@attrs.frozen
+class Networks:
+    internal: str  # the agent and the sidecars
+    outbound: str  # the sidecars' way out
+    egress_ip: str  # the bundle's fixed address on ``internal``, the only one egress listens on
+
+
 def _create_networks(
     client: docker.DockerClient, request: PrepareRequest, opts: DockerOptions, undo: Undo
-) -> tuple[str, str]:
+) -> Networks:
     slug, agent = request.slug, request.agent.name
     internal = subnets.create_network(
         client,
@@ -228,8 +233,9 @@ def _create_networks(
         labels=names.labels(slug, agent, names.ROLE_INTERNAL),
     )
     undo.add(f"network {internal.name}", internal.remove)
+    egress_ip = subnets.fixed_address(subnets.subnet_of(internal))
     if opts.egress_network:
-        return internal.name, opts.egress_network
+        return Networks(internal.name, opts.egress_network, egress_ip)
     outbound = subnets.create_network(
         client,
         name=names.outbound_network(slug),
@@ -238,37 +244,38 @@ def _create_networks(
         labels=names.labels(slug, agent, names.ROLE_OUTBOUND),
     )
     undo.add(f"network {outbound.name}", outbound.remove)
-    return internal.name, outbound.name
+    return Networks(internal.name, outbound.name, egress_ip)
 
 
 def _sidecars(
     client: docker.DockerClient,
     request: PrepareRequest,
     image: str,
-    nets: tuple[str, str],
+    nets: Networks,
     opts: DockerOptions,
     undo: Undo,
 ) -> Container:
     slug = request.slug
     volumes = {str(request.sidecar_dir.resolve()): {"bind": SIDECAR_CONFIG_DIR, "mode": "ro"}}
-    env = {layout.ENV_SIDECARS: SIDECARS, **request.tokens}
     if opts.upstream_ca is not None:
         # A copy beside the routes: the bundle gets one read-only mount.
         (request.sidecar_dir / UPSTREAM_CA_FILE).write_bytes(opts.upstream_ca.read_bytes())
-        env[layout.ENV_UPSTREAM_CA] = f"{SIDECAR_CONFIG_DIR}/{UPSTREAM_CA_FILE}"
     container = client.containers.create(
         image,
         name=names.sidecars_container(slug),
         labels=names.labels(slug, request.agent.name, names.ROLE_SIDECARS, request.agent.label),
-        environment=env,
+        environment=sidecar_env(request, opts, nets.egress_ip),
         volumes=volumes,
-        network=nets[1],
+        network=nets.outbound,
         extra_hosts=dict(opts.extra_hosts) or None,
         detach=True,
         init=True,
     )
     undo.add(f"container {container.name}", lambda: container.remove(force=True))
-    client.networks.get(nets[0]).connect(container, aliases=list(names.SIDECAR_ALIASES))
+    # A fixed address, so egress can be told to listen there and nowhere else.
+    client.networks.get(nets.internal).connect(
+        container, aliases=list(names.SIDECAR_ALIASES), ipv4_address=nets.egress_ip
+    )
     container.start()
     return container
 
@@ -365,7 +372,7 @@ def launch(
         bundle = _sidecars(client, request, sidecars_image, nets, opts, undo)
         _wait_ready(bundle, progress)
         progress(f"starting agent ({plan.runtime})")
-        agent = _agent(client, request, plan, nets[0], volume, undo)
+        agent = _agent(client, request, plan, nets.internal, volume, undo)
         install_ca(bundle, agent)
         user = _agent_user(agent)
         if request.transcript_archive.is_file():

@@ -58,6 +58,28 @@ def free_subnets(space: Network, used: Iterable[Network]) -> Iterable[Network]:
             yield candidate
 
 
+def fixed_address(subnet: str) -> str:
+    """An address in ``subnet`` a container can claim before anything else joins.
+
+    Docker's IPAM (checked on Engine 20.10) refuses the network and broadcast
+    addresses and the first host, which it reserves as the gateway even when
+    ``inhibit_ipv4`` leaves the bridge without it; dynamic addresses are handed
+    out upwards from the second host. The last host is clear of all of these.
+    """
+    net = ipaddress.IPv4Network(subnet)
+    if net.num_addresses < 4:
+        raise LaunchFailed(f"{subnet} has no host address to spare for the sidecars.")
+    return str(net.broadcast_address - 1)
+
+
+def subnet_of(network: Network_) -> str:
+    """The IPv4 subnet the engine gave ``network`` (created by :func:`create_network`)."""
+    for cfg in (network.attrs.get("IPAM") or {}).get("Config") or []:
+        if cfg.get("Subnet") and ":" not in cfg["Subnet"]:
+            return cfg["Subnet"]
+    raise LaunchFailed(f"The engine reports no IPv4 subnet for network {network.name}.")
+
+
 def create_network(client: docker.DockerClient, **kwargs: object) -> Network_:
     """``client.networks.create(**kwargs)`` on a free /28, retrying on a lost race."""
     tried: list[Network] = []
