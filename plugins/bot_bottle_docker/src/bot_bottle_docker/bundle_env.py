@@ -5,6 +5,9 @@ The contract is :mod:`bot_bottle_sidecars.layout`.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+
 from bot_bottle_sidecars import layout
 
 from bot_bottle_core.plan import PrepareRequest
@@ -17,12 +20,27 @@ SIDECARS = "egress"
 UPSTREAM_CA_FILE = "upstream-ca.pem"
 
 
+def pins(extra_hosts: Mapping[str, str]) -> str:
+    """``BOT_BOTTLE_EGRESS_RESOLVE`` for the operator's fixed names (IPv6 in brackets)."""
+    return json.dumps(
+        {name: f"[{ip}]" if ":" in ip else ip for name, ip in extra_hosts.items()},
+        sort_keys=True,
+    )
+
+
 def sidecar_env(request: PrepareRequest, opts: DockerOptions, listen_host: str) -> dict[str, str]:
+    # One slot per auth route, bound to that route's host: egress can send a
+    # token nowhere else, and no other variable of its environment.
+    slots = [(r.auth.token_ref, r.host) for r in request.routes if r.auth is not None]
     env = {
         layout.ENV_SIDECARS: SIDECARS,
         layout.ENV_EGRESS_LISTEN_HOST: listen_host,
-        **request.tokens,
+        **layout.token_environment(slots, request.tokens),
     }
+    if opts.extra_hosts:
+        # Egress resolves other names itself and refuses private answers; the
+        # operator's fixed names are pins it dials as given.
+        env[layout.ENV_EGRESS_RESOLVE] = pins(opts.extra_hosts)
     if opts.upstream_ca is not None:
         env[layout.ENV_UPSTREAM_CA] = f"{layout.CONFIG_DIR}/{UPSTREAM_CA_FILE}"
     return env

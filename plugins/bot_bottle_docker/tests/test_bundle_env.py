@@ -1,0 +1,133 @@
+"""The environment and network attachment the docker backend gives the sidecar bundle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from bot_bottle_docker import launch
+from bot_bottle_docker.bundle_env import sidecar_env
+from bot_bottle_docker.options import DockerOptions
+from bot_bottle_sidecars import layout
+
+from bot_bottle_core.config import Agent, Bottle, Route, RouteAuth, Settings
+from bot_bottle_core.plan import PrepareRequest
+
+
+def request(tmp_path: Path, routes: tuple[Route, ...], tokens: dict[str, str]) -> PrepareRequest:
+    return PrepareRequest(
+        slug="demo-abcde",
+        agent=Agent(name="demo", source=tmp_path / "a.md", bottle="demo", provider="shell"),
+        bottle=Bottle(name="demo", source=tmp_path / "m.yaml"),
+        provider="shell",
+        settings=Settings(),
+        state_dir=tmp_path,
+        dockerfile=tmp_path / "Dockerfile",
+        routes=routes,
+        env=(),
+        tokens=tokens,
+    )
+
+
+def auth(ref: str) -> RouteAuth:
+    return RouteAuth(scheme="Bearer", token_ref=ref)
+
+
+ROUTES = (
+    Route(host="api.example.test", auth=auth("GH_TOKEN")),
+    Route(host="uploads.example.test", auth=auth("GH_TOKEN")),
+    Route(host="model.example.test", auth=auth("MODEL_KEY")),
+    Route(host="open.example.test"),
+)
+TOKENS = {"GH_TOKEN": "gh-secret", "MODEL_KEY": "model-secret", "UNUSED": "unused-secret"}
+
+
+def test_each_token_sits_in_a_slot_bound_to_its_routes_hosts(tmp_path):
+    env = sidecar_env(request(tmp_path, ROUTES, TOKENS), DockerOptions(), "10.213.0.14")
+    # No token under its bare ref name, and none that no route uses.
+    assert not set(TOKENS) & set(env)
+    assert "unused-secret" not in env.values()
+    assert env[f"{layout.ENV_TOKEN_PREFIX}GH_TOKEN"] == "gh-secret"
+    assert env[f"{layout.ENV_TOKEN_PREFIX}MODEL_KEY"] == "model-secret"
+    assert json.loads(env[layout.ENV_TOKEN_SLOTS]) == {
+        "GH_TOKEN": ["api.example.test", "uploads.example.test"],
+        "MODEL_KEY": ["model.example.test"],
+    }
+    secrets = {k for k, v in env.items() if v in TOKENS.values()}
+    assert secrets == {f"{layout.ENV_TOKEN_PREFIX}GH_TOKEN", f"{layout.ENV_TOKEN_PREFIX}MODEL_KEY"}
+
+
+def test_egress_listens_on_the_address_it_is_given(tmp_path):
+    env = sidecar_env(request(tmp_path, (), {}), DockerOptions(), "10.213.0.14")
+    assert env[layout.ENV_EGRESS_LISTEN_HOST] == "10.213.0.14"
+    assert json.loads(env[layout.ENV_TOKEN_SLOTS]) == {}
+
+
+def test_the_operators_fixed_names_are_egress_pins(tmp_path):
+    opts = DockerOptions(extra_hosts={"api.example.test": "10.0.0.5", "v6.example.test": "fd00::5"})
+    env = sidecar_env(request(tmp_path, (), {}), opts, "10.213.0.14")
+    assert json.loads(env[layout.ENV_EGRESS_RESOLVE]) == {
+        "api.example.test": "10.0.0.5",
+        "v6.example.test": "[fd00::5]",
+    }
+    plain = sidecar_env(request(tmp_path, (), {}), DockerOptions(), "10.213.0.14")
+    assert layout.ENV_EGRESS_RESOLVE not in plain
+
+
+class FakeClient:
+    """Records what launch asks the engine for the bundle container."""
+
+    def __init__(self) -> None:
+        self.created: dict = {}
+        self.connected: list[tuple[str, dict]] = []
+        self.started = False
+        client = self
+
+        class Container:
+            name = "bb-demo-abcde-sidecars"
+
+            def start(self) -> None:
+                client.started = True
+
+            def remove(self, force: bool = False) -> None:
+                pass
+
+        class Network:
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+            def connect(self, container, **kw) -> None:
+                assert not client.started, "attach before start, or the address is not there"
+                client.connected.append((self.name, kw))
+
+        def create(image, **kw):
+            client.created = kw
+            return Container()
+
+        self.containers = SimpleNamespace(create=create)
+        self.networks = SimpleNamespace(get=Network)
+
+
+def test_the_bundle_keeps_host_entries_and_joins_the_bottle_at_its_fixed_address(tmp_path):
+    (tmp_path / "sidecar").mkdir()
+    client = FakeClient()
+    opts = DockerOptions(extra_hosts={"api.example.test": "10.0.0.5"})
+    nets = launch.Networks("bb-demo-abcde-int", "bb-demo-abcde-out", "10.213.0.14")
+    launch._sidecars(client, request(tmp_path, ROUTES, TOKENS), "img", nets, opts, launch.Undo())
+    kw = client.created
+    assert kw["network"] == "bb-demo-abcde-out"
+    # Other sidecars resolve through /etc/hosts; egress dials the same names as pins.
+    assert kw["extra_hosts"] == {"api.example.test": "10.0.0.5"}
+    assert json.loads(kw["environment"][layout.ENV_EGRESS_RESOLVE]) == {
+        "api.example.test": "10.0.0.5"
+    }
+    assert kw["environment"][layout.ENV_EGRESS_LISTEN_HOST] == "10.213.0.14"
+    assert "GH_TOKEN" not in kw["environment"]
+    assert client.connected == [
+        (
+            "bb-demo-abcde-int",
+            {"aliases": ["egress", "git-gate", "supervise"], "ipv4_address": "10.213.0.14"},
+        )
+    ]
+    assert client.started
