@@ -125,7 +125,7 @@ def test_a_container_on_the_outbound_network_cannot_use_the_proxy(
 
 def test_the_agent_still_gets_through(launched, upstream, sh):
     marker = uuid.uuid4().hex
-    code, out = sh(
+    _, out = sh(
         launched.agent,
         f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 https://other.example.test/{marker}",
     )
