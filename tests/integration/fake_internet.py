@@ -4,6 +4,10 @@ An echoing HTTPS/HTTP server (``fake_upstream/server.py``) on an internal
 network the caller creates, a test CA, and a bot-bottle home wired to it:
 the bottle's sidecars use that network as their way out and reach the
 upstream by fixed host entries, so no packet leaves the machine.
+
+The same container is the sidecars' DNS server: it answers ``DNS_NAME`` with
+its own address (and any extra names it is given), NXDOMAIN for the rest, and
+logs every query, so a test sees what the sidecars resolve (:func:`dns_queries`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,6 +25,7 @@ from bot_bottle_testing.certs import make_certs
 
 HERE = Path(__file__).parent
 UPSTREAM_NAMES = ("api.example.test", "other.example.test", "api.fakeprov.test", "example.com")
+DNS_NAME = "dns.example.test"  # resolves (through the fake DNS only) to the upstream
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 TOKEN_VAR = "BB_TEST_UPSTREAM_TOKEN"
 TOKEN = "real-token-" + uuid.uuid4().hex
@@ -38,8 +43,13 @@ def wait_for(check, what: str, timeout: float = 60.0) -> None:
 
 
 @contextlib.contextmanager
-def running_upstream(docker_client, base_image: str, tmp: Path) -> Iterator[SimpleNamespace]:
-    """The fake internet: an echoing HTTPS/HTTP server on a fresh internal network."""
+def running_upstream(
+    docker_client, base_image: str, tmp: Path, dns: Mapping[str, str] | None = None
+) -> Iterator[SimpleNamespace]:
+    """The fake internet: an echoing HTTPS/HTTP and DNS server on a fresh internal network.
+
+    ``dns`` adds ``{name: ipv4}`` answers to the DNS server's map.
+    """
     tag = uuid.uuid4().hex[:8]
     certs = tmp / "certs"
     log = tmp / "log"
@@ -59,6 +69,7 @@ def running_upstream(docker_client, base_image: str, tmp: Path) -> Iterator[Simp
                 "/srv/server.py",
                 f"/certs/{pem.server_cert.name}",
                 f"/certs/{pem.server_key.name}",
+                *(f"--dns={n}={ip}" for n, ip in {DNS_NAME: "self", **(dns or {})}.items()),
             ],
             name=f"bbtest-upstream-{tag}",
             network=net.name,
@@ -78,6 +89,7 @@ def running_upstream(docker_client, base_image: str, tmp: Path) -> Iterator[Simp
             ip=ip,
             ca=certs / "ca.pem",
             log=log / "requests.jsonl",
+            dns_log=log / "dns.jsonl",
             container=container,
         )
     finally:
@@ -92,6 +104,15 @@ def requests_with(upstream, marker: str) -> list[dict]:
         return []
     rows = [json.loads(line) for line in upstream.log.read_text().splitlines()]
     return [r for r in rows if marker in r["path"]]
+
+
+def dns_queries(upstream, name: str | None = None) -> list[dict]:
+    """Queries the fake DNS server received (``{"name", "type", "transport"}``), or for ``name``."""
+    if not upstream.dns_log.exists():
+        return []
+    rows = [json.loads(line) for line in upstream.dns_log.read_text().splitlines()]
+    wanted = None if name is None else name.lower().rstrip(".")
+    return [r for r in rows if wanted is None or (r["name"] or "").lower() == wanted]
 
 
 MANIFEST = f"""
@@ -126,6 +147,8 @@ class BottleEnv:
             "BOT_BOTTLE_HOME": str(home),
             "BOT_BOTTLE_DOCKER_EGRESS_NETWORK": upstream.network,
             "BOT_BOTTLE_DOCKER_EXTRA_HOSTS": hosts,
+            # Whatever the sidecars resolve goes to the fake DNS, never further.
+            "BOT_BOTTLE_DOCKER_SIDECAR_DNS": upstream.ip,
             "BOT_BOTTLE_EGRESS_UPSTREAM_CA": str(upstream.ca),
             TOKEN_VAR: TOKEN,
         }

@@ -109,16 +109,17 @@ class FakeClient:
         self.networks = SimpleNamespace(get=Network)
 
 
-def test_the_bundle_keeps_host_entries_and_joins_the_bottle_at_its_fixed_address(tmp_path):
+def test_the_bundle_keeps_host_entries_takes_its_dns_and_joins_at_its_fixed_address(tmp_path):
     (tmp_path / "sidecar").mkdir()
     client = FakeClient()
-    opts = DockerOptions(extra_hosts={"api.example.test": "10.0.0.5"})
+    opts = DockerOptions(extra_hosts={"api.example.test": "10.0.0.5"}, sidecar_dns=("10.0.0.53",))
     nets = launch.Networks("bb-demo-abcde-int", "bb-demo-abcde-out", "10.213.0.14")
     launch._sidecars(client, request(tmp_path, ROUTES, TOKENS), "img", nets, opts, launch.Undo())
     kw = client.created
     assert kw["network"] == "bb-demo-abcde-out"
     # Other sidecars resolve through /etc/hosts; egress dials the same names as pins.
     assert kw["extra_hosts"] == {"api.example.test": "10.0.0.5"}
+    assert kw["dns"] == ["10.0.0.53"]
     assert json.loads(kw["environment"][layout.ENV_EGRESS_RESOLVE]) == {
         "api.example.test": "10.0.0.5"
     }

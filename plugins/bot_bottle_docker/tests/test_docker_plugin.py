@@ -104,10 +104,15 @@ def test_options_from_env(tmp_path):
             "BOT_BOTTLE_DOCKER_EXTRA_HOSTS": "a.test=10.0.0.1, b.test=10.0.0.2",
             "BOT_BOTTLE_DOCKER_OUTBOUND_INTERNAL": "1",
             "BOT_BOTTLE_EGRESS_UPSTREAM_CA": str(ca),
+            "BOT_BOTTLE_DOCKER_SIDECAR_DNS": "10.0.0.53, fd00::53",
         }
     )
     assert opts.extra_hosts == {"a.test": "10.0.0.1", "b.test": "10.0.0.2"}
     assert opts.outbound_internal and opts.upstream_ca == ca
+    assert opts.sidecar_dns == ("10.0.0.53", "fd00::53")
+    assert DockerOptions.from_env({}).sidecar_dns == ()
+    with pytest.raises(BotBottleError, match=r"'dns\.corp', which is not an IP address"):
+        DockerOptions.from_env({"BOT_BOTTLE_DOCKER_SIDECAR_DNS": "10.0.0.53,dns.corp"})
     with pytest.raises(BotBottleError, match="malformed entry 'nonsense'"):
         DockerOptions.from_env({"BOT_BOTTLE_DOCKER_EXTRA_HOSTS": "nonsense"})
     with pytest.raises(BotBottleError, match="not a file"):

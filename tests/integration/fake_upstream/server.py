@@ -4,16 +4,25 @@ It answers every request with JSON describing what it received (method,
 path, Host, headers), so a test can see exactly what egress let through.
 ``GET …/bytes/N`` streams N bytes instead (for the bulk-download benchmark).
 Every request is also appended to /log/requests.jsonl.
+
+It is also the fake internet's DNS server (``fake_dns.py``, UDP and TCP 53): every
+query goes to /log/dns.jsonl.
+
+    server.py CERT KEY [--dns NAME=IP]...     (IP "self": this container's address)
 """
 
+import argparse
 import hashlib
 import json
+import socket
 import ssl
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_dns
+
 LOG = "/log/requests.jsonl"
+DNS_LOG = "/log/dns.jsonl"
 CHUNK = b"x" * 65536
 
 
@@ -66,8 +75,23 @@ class Echo(BaseHTTPRequestHandler):
         pass
 
 
+def dns_names(pairs: list[str]) -> dict[str, str]:
+    own = socket.gethostbyname(socket.gethostname())  # Docker's /etc/hosts entry for us
+    names = {}
+    for pair in pairs:
+        name, _, ip = pair.partition("=")
+        names[name] = own if ip == "self" else ip
+    return names
+
+
 def main():
-    cert, key = sys.argv[1], sys.argv[2]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("cert")
+    parser.add_argument("key")
+    parser.add_argument("--dns", action="append", default=[], metavar="NAME=IP")
+    args = parser.parse_args()
+    cert, key = args.cert, args.key
+    fake_dns.Server(dns_names(args.dns), DNS_LOG).start()
     plain = ThreadingHTTPServer(("0.0.0.0", 80), Echo)
     tls = ThreadingHTTPServer(("0.0.0.0", 443), Echo)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

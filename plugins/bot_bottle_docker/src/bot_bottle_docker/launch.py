@@ -268,6 +268,7 @@ def _sidecars(
         volumes=volumes,
         network=nets.outbound,
         extra_hosts=dict(opts.extra_hosts) or None,
+        dns=list(opts.sidecar_dns) or None,
         detach=True,
         init=True,
     )
