@@ -25,7 +25,7 @@ from docker.models.containers import Container
 from bot_bottle_core.plan import BackendPlan, PrepareRequest, ProvisionStep, RunCommand, WriteFile
 from bot_bottle_core.state import now_iso
 
-from . import archive, images, names, subnets
+from . import archive, images, ipv6, names, subnets
 from .bundle_env import UPSTREAM_CA_FILE, sidecar_env
 from .errors import LaunchFailed
 from .options import DockerOptions
@@ -287,10 +287,13 @@ def _agent(
     plan: BackendPlan,
     internal: str,
     volume: str,
+    sysctls: dict[str, str],
     undo: Undo,
 ) -> Container:
     res = request.bottle.resources
     kwargs: dict = {}
+    if sysctls:
+        kwargs["sysctls"] = sysctls
     if res.cpus:
         kwargs["nano_cpus"] = int(res.cpus * 1e9)
     if res.memory_mib:
@@ -373,7 +376,8 @@ def launch(
         bundle = _sidecars(client, request, sidecars_image, nets, opts, undo)
         _wait_ready(bundle, progress)
         progress(f"starting agent ({plan.runtime})")
-        agent = _agent(client, request, plan, nets.internal, volume, undo)
+        sysctls = ipv6.agent_sysctls(ipv6.kernel_has_ipv6(bundle))
+        agent = _agent(client, request, plan, nets.internal, volume, sysctls, undo)
         install_ca(bundle, agent)
         user = _agent_user(agent)
         if request.transcript_archive.is_file():
