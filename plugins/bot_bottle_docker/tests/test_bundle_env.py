@@ -43,8 +43,22 @@ ROUTES = (
 TOKENS = {"GH_TOKEN": "gh-secret", "MODEL_KEY": "model-secret", "UNUSED": "unused-secret"}
 
 
+def env_of(
+    tmp_path: Path,
+    routes: tuple[Route, ...] = (),
+    tokens: dict[str, str] | None = None,
+    opts: DockerOptions | None = None,
+) -> dict[str, str]:
+    return sidecar_env(
+        request(tmp_path, routes, tokens or {}),
+        opts or DockerOptions(),
+        daemons="egress",
+        listen_host="10.213.0.14",
+    )
+
+
 def test_each_token_sits_in_a_slot_bound_to_its_routes_hosts(tmp_path):
-    env = sidecar_env(request(tmp_path, ROUTES, TOKENS), DockerOptions(), "10.213.0.14")
+    env = env_of(tmp_path, ROUTES, TOKENS)
     # No token under its bare ref name, and none that no route uses.
     assert not set(TOKENS) & set(env)
     assert "unused-secret" not in env.values()
@@ -59,19 +73,20 @@ def test_each_token_sits_in_a_slot_bound_to_its_routes_hosts(tmp_path):
 
 
 def test_egress_listens_on_the_address_it_is_given(tmp_path):
-    env = sidecar_env(request(tmp_path, (), {}), DockerOptions(), "10.213.0.14")
+    env = env_of(tmp_path)
     assert env[layout.ENV_EGRESS_LISTEN_HOST] == "10.213.0.14"
+    assert env[layout.ENV_SIDECARS] == "egress"
     assert json.loads(env[layout.ENV_TOKEN_SLOTS]) == {}
 
 
 def test_the_operators_fixed_names_are_egress_pins(tmp_path):
     opts = DockerOptions(extra_hosts={"api.example.test": "10.0.0.5", "v6.example.test": "fd00::5"})
-    env = sidecar_env(request(tmp_path, (), {}), opts, "10.213.0.14")
+    env = env_of(tmp_path, opts=opts)
     assert json.loads(env[layout.ENV_EGRESS_RESOLVE]) == {
         "api.example.test": "10.0.0.5",
         "v6.example.test": "[fd00::5]",
     }
-    plain = sidecar_env(request(tmp_path, (), {}), DockerOptions(), "10.213.0.14")
+    plain = env_of(tmp_path)
     assert layout.ENV_EGRESS_RESOLVE not in plain
 
 

@@ -14,8 +14,6 @@ from bot_bottle_core.plan import PrepareRequest
 
 from .options import DockerOptions
 
-# Daemons the bundle runs (git-gate and supervise join later).
-SIDECARS = "egress"
 # The upstream CA's copy beside the routes, in the bundle's one read-only mount.
 UPSTREAM_CA_FILE = "upstream-ca.pem"
 
@@ -28,12 +26,15 @@ def pins(extra_hosts: Mapping[str, str]) -> str:
     )
 
 
-def sidecar_env(request: PrepareRequest, opts: DockerOptions, listen_host: str) -> dict[str, str]:
+def sidecar_env(
+    request: PrepareRequest, opts: DockerOptions, *, daemons: str, listen_host: str
+) -> dict[str, str]:
+    """``daemons``: the bundle's comma list of sidecars to run."""
     # One slot per auth route, bound to that route's host: egress can send a
     # token nowhere else, and no other variable of its environment.
     slots = [(r.auth.token_ref, r.host) for r in request.routes if r.auth is not None]
     env = {
-        layout.ENV_SIDECARS: SIDECARS,
+        layout.ENV_SIDECARS: daemons,
         layout.ENV_EGRESS_LISTEN_HOST: listen_host,
         **layout.token_environment(slots, request.tokens),
     }

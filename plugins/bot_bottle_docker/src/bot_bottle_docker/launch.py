@@ -44,6 +44,8 @@ READY_TIMEOUT_S = 60.0
 # Files that stay on the host even with --copy-cwd.
 SECRET_FILE_NAMES = (".env", ".envrc", ".netrc")
 SECRET_FILE_PREFIXES = (".env.",)
+# Daemons the bundle runs (git-gate and supervise join later).
+SIDECARS = "egress"
 
 
 @attrs.define
@@ -264,7 +266,7 @@ def _sidecars(
         image,
         name=names.sidecars_container(slug),
         labels=names.labels(slug, request.agent.name, names.ROLE_SIDECARS, request.agent.label),
-        environment=sidecar_env(request, opts, nets.egress_ip),
+        environment=sidecar_env(request, opts, daemons=SIDECARS, listen_host=nets.egress_ip),
         volumes=volumes,
         network=nets.outbound,
         extra_hosts=dict(opts.extra_hosts) or None,
