@@ -21,7 +21,8 @@ def _sets(args: list[str]) -> dict[str, str]:
 
 def test_defaults_match_the_layout():
     args = run.mitmdump_args({})
-    assert args[:4] == ["--listen-host", "0.0.0.0", "--listen-port", "8080"]
+    # Loopback unless a backend names the bottle's internal address: never every interface.
+    assert args[:4] == ["--listen-host", "127.0.0.1", "--listen-port", "8080"]
     sets = _sets(args)
     assert sets == {
         "confdir": layout.EGRESS_CONFDIR,

@@ -14,8 +14,10 @@ serves a connection without the policy.
 Command line (defaults from :mod:`bot_bottle_sidecars.layout`, each overridable
 by an environment variable):
 
-* listen ``0.0.0.0:8080`` (``BOT_BOTTLE_EGRESS_LISTEN_HOST``/``_PORT``; port 0 picks
-  a free one, which the ready file reports);
+* listen ``127.0.0.1:8080`` (``BOT_BOTTLE_EGRESS_LISTEN_HOST``/``_PORT``; port 0 picks
+  a free one, which the ready file reports). A backend sets the host to the
+  bundle's address on the bottle's internal network: the proxy must never listen
+  where anything outside the bottle could use it, so the default is loopback;
 * ``confdir=/var/lib/bot-bottle/egress`` (``BOT_BOTTLE_EGRESS_CONFDIR``): mitmproxy
   mints the bottle's CA there on first start; ``mitmproxy-ca-cert.pem`` is the
   certificate the agent trusts, ``mitmproxy-ca.pem`` holds the key and stays put;
@@ -32,7 +34,9 @@ stdout carries only the addon's JSON lines: mitmproxy's own log and flow output
 go to stderr (``termlog_verbosity=warn``, ``flow_detail=0``).
 
 Before mitmproxy starts, :func:`bot_bottle_sidecars.egress.tuning.apply` picks
-uvloop's event loop (when installed) and makes mitmproxy relay in larger reads.
+uvloop's event loop (when installed) and makes mitmproxy relay in larger reads,
+and :func:`bot_bottle_sidecars.egress.patches.apply` lets the addon answer
+denied uploads and upstream failures with its own pages.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from collections.abc import Mapping, Sequence
 from bot_bottle_sidecars import layout
 
 STREAM_LARGE_BODIES = "1m"
+DEFAULT_LISTEN_HOST = "127.0.0.1"
 
 
 def mitmdump_args(
@@ -78,7 +83,7 @@ def mitmdump_args(
         sets["egress_resolve"] = resolve
     args = [
         "--listen-host",
-        get(layout.ENV_EGRESS_LISTEN_HOST, "0.0.0.0"),
+        get(layout.ENV_EGRESS_LISTEN_HOST, DEFAULT_LISTEN_HOST),
         "--listen-port",
         get(layout.ENV_EGRESS_PORT, str(layout.EGRESS_PORT)),
     ]
@@ -143,16 +148,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mitmproxy.tools import main as mitm_main
     from mitmproxy.tools.dump import DumpMaster
 
-    from bot_bottle_sidecars.egress import tuning
-    from bot_bottle_sidecars.egress.addon import Egress
+    from bot_bottle_sidecars.egress import patches, tuning
+    from bot_bottle_sidecars.egress.addon import egress_addons
+    from bot_bottle_sidecars.egress.state import EgressState
 
     tuning.apply()
-    egress = Egress()
+    patches.apply()
+    state = EgressState()
 
     class EgressMaster(DumpMaster):
         def __init__(self, options, loop=None) -> None:
             super().__init__(options, loop, with_termlog=False, with_dumper=False)
-            self.addons.add(termlog.TermLog(out=sys.stderr), dumper.Dumper(sys.stderr), egress)
+            self.addons.add(
+                termlog.TermLog(out=sys.stderr), dumper.Dumper(sys.stderr), *egress_addons(state)
+            )
 
     mitm_main.run(EgressMaster, cmdline.mitmdump, args)
-    return 1 if egress.fatal else 0
+    return 1 if state.fatal else 0

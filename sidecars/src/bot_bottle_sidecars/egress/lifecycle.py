@@ -1,0 +1,182 @@
+"""The egress options, start-up, the ready file, and reloading the routes on SIGHUP.
+
+A bad routes file (or a route whose credential has no token slot for its host)
+stops start-up with a clear error; on reload it keeps the current routes and
+logs why. A good reload also closes the tunnels the new routes no longer allow,
+so an established connection cannot outlive its route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+
+from mitmproxy import ctx, exceptions
+from mitmproxy.addonmanager import Loader
+
+from bot_bottle_sidecars import layout
+from bot_bottle_sidecars.routes import load_routes
+from bot_bottle_sidecars.routes.policy import Policy
+
+from .addresses import parse_pins
+from .connections import close_clients
+from .ready import remove_ready_file, write_ready_file
+from .state import EgressState
+from .tokens import TokenSlots
+
+__all__ = ["Lifecycle"]
+
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+
+
+def _load_policy(path: str, tokens: TokenSlots) -> Policy:
+    """The routes in ``path`` as a policy; ``ValueError`` says what is wrong."""
+    routes = load_routes(path)
+    problems = tokens.problems(routes)
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(problems))
+    return Policy(routes)
+
+
+class Lifecycle:
+    def __init__(self, state: EgressState) -> None:
+        self.state = state
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rolling_back = False
+
+    def load(self, loader: Loader) -> None:
+        loader.add_option(
+            "egress_routes", str, layout.EGRESS_ROUTES, "bot-bottle: the egress routes file (JSON)."
+        )
+        loader.add_option(
+            "egress_ready_file",
+            str,
+            layout.EGRESS_READY_FILE,
+            "bot-bottle: file written once the proxy listens (removed on shutdown).",
+        )
+        loader.add_option(
+            "egress_resolve",
+            str,
+            "",
+            'bot-bottle: JSON {"host[:port]": "addr[:port]"}: names the operator pins to an'
+            " address (tests, air-gapped hosts). Routing is still decided on the name.",
+        )
+        loader.add_option(
+            "egress_connect_timeout",
+            float,
+            DEFAULT_CONNECT_TIMEOUT_S,
+            "bot-bottle: seconds to reach an upstream (TCP and TLS) before answering 504.",
+        )
+        loader.master.options.errored.connect(self._options_errored)
+
+    def _options_errored(self, exc: Exception) -> None:
+        # mitmproxy is about to roll the options back and call configure() again
+        # with the old values; an error raised then would hide the real one.
+        self._rolling_back = True
+
+    def configure(self, updated: set[str]) -> None:
+        strict = not self._rolling_back
+        self._rolling_back = False
+        try:
+            self._configure(updated)
+        except exceptions.OptionsError:
+            if strict:
+                raise
+
+    def _configure(self, updated: set[str]) -> None:
+        opts = ctx.options
+        if "connection_strategy" in updated and opts.connection_strategy != "lazy":
+            raise exceptions.OptionsError(
+                "bot-bottle egress needs connection_strategy=lazy (nothing may be dialled"
+                " before the addon decides)"
+            )
+        if "ssl_insecure" in updated and opts.ssl_insecure:
+            raise exceptions.OptionsError(
+                "bot-bottle egress never turns off upstream certificate checks (ssl_insecure):"
+                " tokens only travel over verified TLS"
+            )
+        if "egress_connect_timeout" in updated and not opts.egress_connect_timeout > 0:
+            raise exceptions.OptionsError("egress_connect_timeout must be more than 0 seconds")
+        if "egress_resolve" in updated:
+            try:
+                self.state.pins = parse_pins(opts.egress_resolve)
+            except ValueError as exc:
+                raise exceptions.OptionsError(str(exc)) from None
+        if "egress_routes" in updated:
+            try:
+                self.state.tokens = TokenSlots.from_env()
+                self.state.policy = _load_policy(opts.egress_routes, self.state.tokens)
+            except ValueError as exc:
+                raise exceptions.OptionsError(f"bot-bottle egress: {exc}") from None
+        if "egress_ready_file" in updated:
+            remove_ready_file(opts.egress_ready_file)
+
+    def running(self) -> None:
+        if ctx.options.connection_strategy != "lazy":
+            return self._die("connection_strategy must be lazy")
+        self._loop = asyncio.get_running_loop()
+        # mitmdump has no SIGHUP handler, and SIGHUP's default kills.
+        self._loop.add_signal_handler(signal.SIGHUP, self.reload)
+        listen = []
+        if ps := ctx.master.addons.get("proxyserver"):
+            listen = [list(addr[:2]) for addr in ps.listen_addrs()]
+        confdir = os.path.expanduser(ctx.options.confdir)
+        info: dict[str, object] = {
+            "pid": os.getpid(),
+            "listen": listen,
+            "ca_cert": os.path.join(confdir, "mitmproxy-ca-cert.pem"),
+            "routes": len(self.state.policy.routes),
+        }
+        write_ready_file(ctx.options.egress_ready_file, info)
+        self.state.log.event("ready", **info)
+
+    def done(self) -> None:
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError, ValueError):  # loop already closed
+                self._loop.remove_signal_handler(signal.SIGHUP)
+            self._loop = None
+        remove_ready_file(ctx.options.egress_ready_file)
+
+    def _die(self, message: str) -> None:
+        self.state.fatal = message
+        self.state.log.event("fatal", error=message)
+        print(f"bot-bottle egress: {message}", file=sys.stderr, flush=True)
+        ctx.master.shutdown()
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the routes; on any error keep the current ones."""
+        path = ctx.options.egress_routes
+        state = self.state
+        try:
+            state.policy = _load_policy(path, state.tokens)
+        except Exception as exc:
+            state.log.event(
+                "reload",
+                status="error",
+                file=path,
+                error=str(exc),
+                routes_kept=len(state.policy.routes),
+            )
+            return
+        closed = self._close_disallowed()
+        state.log.event(
+            "reload", status="ok", file=path, routes=len(state.policy.routes), closed=closed
+        )
+
+    def _close_disallowed(self) -> int:
+        state = self.state
+
+        def gone(client: object) -> bool:
+            tunnel = state.tunnels.get(getattr(client, "id", ""))
+            if tunnel is None or not tunnel.decision.allowed:
+                return False  # plain requests are checked one by one; denied tunnels carry nothing
+            now = state.policy.tunnel(tunnel.host, tunnel.port)
+            was = tunnel.decision.route
+            if not now.allowed or now.route is None or was is None:
+                return True
+            return now.route.tls_passthrough != was.tls_passthrough
+
+        return len(close_clients(gone))

@@ -1,0 +1,188 @@
+"""Every HTTP request the agent sends: decide, apply the verdict, then log it.
+
+Decided in ``requestheaders`` (every request of every tunnel, HTTP/1 keep-alive
+and HTTP/2 streams alike, before any body moves), on what the server could see:
+
+1. a request inside a denied tunnel is refused with the tunnel's reason;
+2. headers a server could read differently (:mod:`.headers`) are refused;
+3. the request must name the tunnel's host and port, and every ``Host`` /
+   ``:authority`` and the TLS SNI must agree with it;
+4. the route decides (:meth:`~bot_bottle_sidecars.routes.policy.Policy.request`):
+   port for the protocol, method, every reading of the path, and ``auth`` only
+   over TLS (``scheme == "https"`` is exactly when mitmproxy dials upstream with
+   TLS and verifies the certificate);
+5. allowed: routing-override headers are stripped and the route's credential,
+   from its token slot, replaces whatever the agent sent under that header.
+
+A denied request gets the 403 at once (its body, if any, is read and dropped:
+:mod:`.patches`). The verdict is set before the log line is written, and any
+exception denies. ``error`` turns an upstream failure of an allowed request into
+bot-bottle's own page (:func:`.refusal.failed`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import ctx, http
+from mitmproxy.utils import human
+
+from bot_bottle_sidecars.routes.hosts import authority_mismatch, normalize_host
+from bot_bottle_sidecars.routes.paths import path_as_sent
+from bot_bottle_sidecars.routes.policy import Decision
+
+from . import patches, refusal
+from .headers import header_problem, set_credential, strip_overrides
+from .state import META, EgressState
+from .upstream import failure_cause
+
+__all__ = ["Requests"]
+
+logger = logging.getLogger(__name__)
+
+
+def _safe_host(host: str) -> str:
+    try:
+        return normalize_host(host)
+    except ValueError:
+        return repr(host[:100])
+
+
+class Requests:
+    def __init__(self, state: EgressState) -> None:
+        self.state = state
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        self._check(flow)
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        # Decided in requestheaders; this only catches a flow that skipped it.
+        verdict = flow.metadata.get(META)
+        if verdict is None:
+            self._check(flow)
+        elif verdict == "deny" and flow.response is None:
+            flow.response = refusal.denied("request denied", _safe_host(flow.request.host), None)
+
+    # ------------------------------------------------------------------ deciding
+
+    def _check(self, flow: http.HTTPFlow) -> None:
+        req = flow.request
+        stripped: list[str] = []
+        try:
+            decision, stripped = self._decide(flow)
+        except Exception as exc:  # fail closed
+            logger.exception("egress: request check failed")
+            decision = Decision(False, f"internal error: {exc}", ask=False)
+        host = _safe_host(req.host)
+        path = path_as_sent(req.data.path.decode("latin-1"))
+        if decision.allowed:
+            flow.metadata[META] = "allow"
+        else:
+            self._deny(flow, decision, host, path)
+        extra = {"stripped": stripped} if stripped else {}
+        self.state.log.decision(
+            "request",
+            decision.allowed,
+            host=host,
+            port=req.port,
+            method=req.data.method.decode("latin-1"),
+            path=path,
+            route=self.state.route_name(decision.route),
+            reason=decision.reason,
+            **extra,
+        )
+
+    def _decide(self, flow: http.HTTPFlow) -> tuple[Decision, list[str]]:
+        req = flow.request
+        state = self.state
+        tunnel = state.tunnels.get(flow.client_conn.id)
+        if tunnel is not None and not tunnel.decision.allowed:
+            return tunnel.decision, []
+        host = normalize_host(req.host)
+        route = state.policy.route_for(host)
+        if tunnel is not None and (host, req.port) != (tunnel.host, tunnel.port):
+            return Decision(
+                False,
+                f"request target {host}:{req.port} is not the CONNECT target"
+                f" {tunnel.host}:{tunnel.port}",
+                route,
+            ), []
+        problem = header_problem(req.headers)
+        if problem is not None:
+            return Decision(False, problem, route, ask=False), []
+        tls = req.scheme == "https"
+        host_values = list(req.headers.get_all("host"))
+        if req.authority:
+            host_values.append(req.authority)
+        sni = flow.client_conn.sni if flow.client_conn.tls else None
+        mismatch = authority_mismatch(
+            host, req.port, host_values, sni, default_port=443 if tls else 80
+        )
+        if mismatch is not None:
+            return Decision(False, mismatch, route, ask=False), []
+        decision = state.policy.request(
+            host,
+            req.port,
+            tls=tls,
+            method=req.data.method.decode("latin-1"),
+            target=req.data.path.decode("latin-1"),
+        )
+        if not decision.allowed or decision.route is None:
+            return decision, []
+        stripped = strip_overrides(req.headers)
+        auth = decision.route.auth
+        if auth is not None:
+            token = state.tokens.token(decision.route)
+            if not token:
+                return Decision(
+                    False,
+                    f"the credential for host {host} is not available to egress (token slot"
+                    f" {auth.token_ref})",
+                    decision.route,
+                    ask=False,
+                ), stripped
+            set_credential(req.headers, auth.header_name, auth.header_value(token))
+        return decision, stripped
+
+    # ------------------------------------------------------------------ refusing
+
+    def _deny(self, flow: http.HTTPFlow, decision: Decision, host: str, path: str) -> None:
+        flow.metadata[META] = "deny"
+        if not patches.active() and self._body_will_stream(flow.request):
+            # Without the patch mitmproxy cannot answer a streamed body: reset instead.
+            if flow.killable:
+                flow.kill()
+            return
+        flow.response = refusal.denied(decision.reason, host, path, decision.ask)
+        # With the patch, a stream that already has a response reads the body and
+        # drops it: nothing is dialled, and the client gets the 403 afterwards.
+        flow.request.stream = patches.active()
+
+    @staticmethod
+    def _body_will_stream(req: http.Request) -> bool:
+        if req.stream:
+            return True
+        limit = human.parse_size(ctx.options.stream_large_bodies)
+        length = req.headers.get("content-length")
+        if limit is None or length is None:
+            return False
+        try:
+            return int(length) > limit
+        except ValueError:
+            return True
+
+    # ------------------------------------------------------------------ upstream failures
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get(META) != "allow" or flow.response is not None or flow.error is None:
+            return
+        try:
+            host = _safe_host(flow.request.host)
+            status, cause = failure_cause(flow.error.msg, flow.server_conn)
+            flow.response = refusal.failed(host, cause, status)
+            flow.response.headers["Connection"] = "close"  # never reuse a failed connection
+            self.state.log.event(
+                "failed", host=host, port=flow.request.port, status=status, cause=cause
+            )
+        except Exception:
+            logger.exception("egress: building the failure page failed")

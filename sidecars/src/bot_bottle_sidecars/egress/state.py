@@ -1,0 +1,42 @@
+"""What the egress addons share: the live policy, token slots, pins, and the
+tunnels the agent has opened (by client connection id)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot_bottle_sidecars.routes import Route
+from bot_bottle_sidecars.routes.policy import Decision, Policy
+
+from .addresses import Pins
+from .log import DecisionLog
+from .tokens import TokenSlots
+
+__all__ = ["EgressState", "Tunnel"]
+
+META = "bot_bottle_egress"  # flow.metadata key: "allow" / "deny"
+
+
+@dataclass(frozen=True)
+class Tunnel:
+    """A CONNECT the proxy accepted. A denied one is still accepted (nothing is
+    dialled), so the request inside can be answered with a readable 403."""
+
+    host: str  # normalised
+    port: int
+    decision: Decision
+
+
+@dataclass
+class EgressState:
+    log: DecisionLog = field(default_factory=DecisionLog)
+    policy: Policy = field(default_factory=Policy)
+    tokens: TokenSlots = field(default_factory=lambda: TokenSlots({}, {}))
+    pins: Pins = field(default_factory=dict)
+    tunnels: dict[str, Tunnel] = field(default_factory=dict)
+    refused_tls: set[str] = field(default_factory=set)  # client ids whose handshake is refused
+    denied_servers: set[str] = field(default_factory=set)  # server ids that must never connect
+    fatal: str | None = None
+
+    def route_name(self, route: Route | None) -> str | None:
+        return route.host if route is not None else None

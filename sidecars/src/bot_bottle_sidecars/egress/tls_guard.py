@@ -1,0 +1,86 @@
+"""TLS from the agent: only inside a CONNECT tunnel, with an SNI naming the
+tunnel's host, and passed through unopened only for a ``tls_passthrough`` route.
+
+A tunnel that is denied is still intercepted (the bottle's CA signs a
+certificate for its name; nothing is dialled), so the request inside gets the
+explanatory 403. A refused handshake is closed in ``tls_start_client``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import tls
+
+from bot_bottle_sidecars.routes.hosts import normalize_host
+
+from .state import EgressState
+
+__all__ = ["TlsGuard"]
+
+logger = logging.getLogger(__name__)
+
+
+def _sni_name(sni: str) -> str:
+    try:
+        return normalize_host(sni)
+    except ValueError:
+        return repr(sni[:100])
+
+
+class TlsGuard:
+    def __init__(self, state: EgressState) -> None:
+        self.state = state
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        client = data.context.client
+        sni = data.client_hello.sni
+        host: str | None = None
+        port: int | None = None
+        route: str | None = None
+        try:
+            tunnel = self.state.tunnels.get(client.id)
+            if tunnel is None:
+                reason = "TLS is only accepted inside a CONNECT tunnel"
+            else:
+                host, port = tunnel.host, tunnel.port
+                route = self.state.route_name(tunnel.decision.route)
+                if sni is not None and _sni_name(sni) != host:
+                    reason = f"TLS SNI {_sni_name(sni)} does not match the CONNECT target {host}"
+                elif (
+                    tunnel.decision.allowed
+                    and tunnel.decision.route is not None
+                    and tunnel.decision.route.tls_passthrough
+                ):
+                    data.ignore_connection = True
+                    self.state.log.decision(
+                        "tls",
+                        True,
+                        host=host,
+                        port=port,
+                        route=route,
+                        reason="tls_passthrough route",
+                    )
+                    return
+                else:
+                    data.ignore_connection = False  # intercept: requests inside are checked
+                    return
+        except Exception as exc:  # fail closed
+            logger.exception("egress: tls_clienthello failed")
+            reason = f"internal error: {exc}"
+        data.ignore_connection = False
+        self.state.refused_tls.add(client.id)
+        self.state.log.decision(
+            "tls",
+            False,
+            host=host or (sni and _sni_name(sni)),
+            port=port,
+            route=route,
+            reason=reason,
+        )
+
+    def tls_start_client(self, data: tls.TlsData) -> None:
+        # Runs after mitmproxy's tlsconfig addon: taking its TLS object away makes
+        # mitmproxy close the client connection instead of completing the handshake.
+        if data.context.client.id in self.state.refused_tls:
+            data.ssl_conn = None

@@ -1,0 +1,100 @@
+"""CONNECT tunnels, and which protocol layers may run inside them.
+
+* ``http_connect``: every well-formed CONNECT is accepted, routed or not (with
+  ``connection_strategy=lazy`` nothing is dialled or resolved). A denied tunnel
+  is remembered, and whatever the agent sends through it is refused from the
+  inside: TLS is completed with the bottle's CA and the request answered with the
+  explanatory 403, so curl, Python, node and git all show why. A target that is
+  not a host name or address at all is refused at the CONNECT.
+* ``next_layer``: only HTTP, TLS and raw TCP may run in a tunnel (raw TCP is
+  then refused in ``tcp_start`` unless the route is ``tls_passthrough``). Any
+  other layer mitmproxy would pick (its DNS layer for port 53, UDP, QUIC) is
+  replaced by one that closes the connection: nothing the addon does not
+  inspect carries a byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Generator
+from typing import Any
+
+from mitmproxy import connection, http
+from mitmproxy.proxy import commands, events, layer, layers
+
+from bot_bottle_sidecars.routes.hosts import normalize_host
+from bot_bottle_sidecars.routes.policy import Decision
+
+from . import refusal
+from .state import META, EgressState, Tunnel
+
+__all__ = ["RefuseLayer", "Tunnels"]
+
+logger = logging.getLogger(__name__)
+
+_INSPECTED = (layers.HttpLayer, layers.ServerTLSLayer, layers.ClientTLSLayer, layers.TCPLayer)
+
+
+class RefuseLayer(layer.Layer):
+    """Closes the client connection at once; never dials anything."""
+
+    def _handle_event(self, event: events.Event) -> Generator[commands.Command, Any, None]:
+        if isinstance(event, events.Start):
+            yield commands.CloseConnection(self.context.client)
+
+
+class Tunnels:
+    def __init__(self, state: EgressState) -> None:
+        self.state = state
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        req = flow.request
+        host: str | None = None
+        try:
+            host = normalize_host(req.host)
+            decision = self.state.policy.tunnel(host, req.port)
+            self.state.tunnels[flow.client_conn.id] = Tunnel(host, req.port, decision)
+        except ValueError as exc:
+            decision = Decision(False, f"CONNECT target {req.host[:100]!r} is not a host: {exc}")
+        except Exception as exc:  # fail closed
+            logger.exception("egress: http_connect failed")
+            decision = Decision(False, f"internal error: {exc}", ask=False)
+        if host is None or flow.client_conn.id not in self.state.tunnels:
+            # Refused at the CONNECT: there is no name to complete TLS for.
+            flow.metadata[META] = "deny"
+            flow.response = refusal.denied(decision.reason, None, None, ask=False)
+        self.state.log.decision(
+            "connect",
+            decision.allowed,
+            host=host or req.host,
+            port=req.port,
+            method="CONNECT",
+            route=self.state.route_name(decision.route),
+            reason=decision.reason,
+        )
+
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        chosen = nextlayer.layer
+        if chosen is None or isinstance(chosen, _INSPECTED):
+            return
+        context = nextlayer.context
+        with contextlib.suppress(ValueError):
+            context.layers.remove(chosen)
+        nextlayer.layer = RefuseLayer(context)
+        try:
+            address = context.server.address
+            self.state.log.decision(
+                "layer",
+                False,
+                host=str(address[0]) if address else None,
+                port=address[1] if address else None,
+                reason=f"{type(chosen).__name__} traffic is not inspected by egress, so it is"
+                " refused",
+            )
+        except Exception:  # the layer is refused already; only the log line is lost
+            logger.exception("egress: logging a refused layer failed")
+
+    def client_disconnected(self, client: connection.Client) -> None:
+        self.state.tunnels.pop(client.id, None)
+        self.state.refused_tls.discard(client.id)
