@@ -34,6 +34,8 @@ from pathlib import Path
 import pytest
 from bot_bottle_testing.certs import Certs, make_certs
 
+sys.path.insert(0, str(Path(__file__).parent))  # egress_client, shared by the attack tests
+
 READY_TIMEOUT_S = 30
 
 TEST_NAMES = [
@@ -162,6 +164,15 @@ def upstream(certs: Certs) -> Iterator[Upstream]:
     for server in (up.https, up.http):
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def quiet_upstream(upstream):
+    """Asserts the upstream saw no connection and no request during the test."""
+    before = upstream.snapshot()
+    yield upstream
+    time.sleep(0.05)  # let a (wrongly) forwarded connection land before checking
+    assert upstream.snapshot() == before, upstream.requests[-3:]
 
 
 def resolve_map(up: Upstream, names: list[str] = TEST_NAMES) -> dict[str, str]:
@@ -366,3 +377,58 @@ def make_egress_env(certs: Certs, upstream: Upstream) -> Callable[..., dict[str,
         return egress_env(workdir, certs, upstream, extra)
 
     return make
+
+
+# --------------------------------------------------------------------------- a listener that counts
+
+
+class CountingListener:
+    """A TCP listener on 127.0.0.1 that records what each accepted connection sent.
+
+    Stands in for a service the proxy must never reach (ssh, DNS, a closed port's
+    neighbour): a test asserts ``accepted == 0``.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.expect_accepts = 0  # what the ``listener`` fixture checks at the end of a test
+        self.received: list[bytes] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.settimeout(2)
+            try:
+                self.received.append(conn.recv(65536))
+                conn.sendall(self.received[-1])  # echo, so a relay would be visible
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def module_listener() -> Iterator[CountingListener]:
+    li = CountingListener()
+    yield li
+    li.close()
+
+
+@pytest.fixture
+def listener(module_listener: CountingListener) -> Iterator[CountingListener]:
+    """The module's listener, asserting it accepted nothing during the test unless told."""
+    before = module_listener.accepted
+    module_listener.expect_accepts = 0
+    yield module_listener
+    assert module_listener.accepted - before == module_listener.expect_accepts

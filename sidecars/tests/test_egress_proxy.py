@@ -12,13 +12,20 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import socket
 import ssl
-import time
-from dataclasses import dataclass
 
 import pytest
 from bot_bottle_sidecars import layout
+from egress_client import (
+    _read_body,
+    _read_head,
+    assert_denied,
+    connect,
+    https,
+    mitm_tls,
+    request,
+    tunnel,
+)
 
 TOKEN = "tok-3f9c2e1d-never-log-me"
 AGENT_AUTH = "Bearer agent-placeholder-abc"
@@ -38,109 +45,6 @@ ROUTES = {
 }
 
 
-# --------------------------------------------------------------------------- client helpers
-
-
-@dataclass
-class Resp:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-    def upstream_header(self, name: str) -> list[str]:
-        return [v for k, v in self.json()["headers"] if k.lower() == name.lower()]
-
-
-def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(1)
-        if not chunk:
-            raise ConnectionError(f"connection closed after {buf!r}")
-        buf += chunk
-    head = buf.decode("latin-1").split("\r\n")
-    status = int(head[0].split(" ", 2)[1])
-    headers = {}
-    for line in head[1:]:
-        if line:
-            k, _, v = line.partition(":")
-            headers[k.strip().lower()] = v.strip()
-    return status, headers, buf
-
-
-def _read_body(sock: socket.socket, headers: dict[str, str]) -> bytes:
-    length = int(headers.get("content-length", "0"))
-    body = b""
-    while len(body) < length:
-        chunk = sock.recv(length - len(body))
-        if not chunk:
-            break
-        body += chunk
-    return body
-
-
-def connect(port: int) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", port), timeout=10)
-
-
-def tunnel(port: int, target: str) -> tuple[Resp, socket.socket]:
-    """CONNECT through the proxy; returns the proxy's answer and the (raw) socket."""
-    s = connect(port)
-    s.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-    status, headers, _ = _read_head(s)
-    body = _read_body(s, headers) if status != 200 else b""
-    return Resp(status, headers, body), s
-
-
-def request(
-    sock: socket.socket,
-    method: str,
-    target: str,
-    host: str | list[str] | None,
-    headers: list[tuple[str, str]] = (),
-    body: bytes = b"",
-) -> Resp:
-    lines = [f"{method} {target} HTTP/1.1"]
-    for h in [host] if isinstance(host, str) else host or []:
-        lines.append(f"Host: {h}")
-    lines += [f"{k}: {v}" for k, v in headers]
-    if body or method in ("POST", "PUT"):
-        lines.append(f"Content-Length: {len(body)}")
-    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-    status, resp_headers, _ = _read_head(sock)
-    data = b"" if method == "HEAD" else _read_body(sock, resp_headers)
-    return Resp(status, resp_headers, data)
-
-
-def mitm_tls(ep, sock: socket.socket, sni: str | None, alpn: list[str] | None = None):
-    ctx = ssl.create_default_context(cafile=str(ep.ca_cert))
-    if sni is None:
-        ctx.check_hostname = False
-    if alpn:
-        ctx.set_alpn_protocols(alpn)
-    return ctx.wrap_socket(sock, server_hostname=sni)
-
-
-def https(ep, host: str, method: str, path: str, headers=(), body=b"", host_header=None) -> Resp:
-    """One request through a fresh CONNECT tunnel, TLS intercepted by the proxy."""
-    answer, raw = tunnel(ep.port, f"{host}:443")
-    assert answer.status == 200, answer
-    with mitm_tls(ep, raw, host) as s:
-        return request(s, method, path, host_header or host, list(headers), body)
-
-
-def assert_denied(resp: Resp, *needles: str) -> None:
-    assert resp.status == 403, resp
-    assert resp.headers.get("x-bot-bottle-egress") == "denied"
-    text = resp.body.decode()
-    assert "egress-block" in text or "operator" in text, text
-    for needle in needles:
-        assert needle in text, (needle, text)
-
-
 # --------------------------------------------------------------------------- fixtures
 
 
@@ -152,15 +56,6 @@ TOKEN_ENV = layout.token_environment(
 @pytest.fixture(scope="module")
 def egress(module_egress):
     return module_egress(ROUTES, env=TOKEN_ENV)
-
-
-@pytest.fixture
-def quiet_upstream(upstream):
-    """Asserts the upstream saw no connection and no request during the test."""
-    before = upstream.snapshot()
-    yield upstream
-    time.sleep(0.05)  # let a (wrongly) forwarded connection land before checking
-    assert upstream.snapshot() == before, upstream.requests[-3:]
 
 
 # --------------------------------------------------------------------------- CONNECT

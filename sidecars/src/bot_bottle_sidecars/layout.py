@@ -57,6 +57,7 @@ ENV_EGRESS_CONFDIR = "BOT_BOTTLE_EGRESS_CONFDIR"  # override EGRESS_CONFDIR
 ENV_EGRESS_LISTEN_HOST = "BOT_BOTTLE_EGRESS_LISTEN_HOST"  # default 0.0.0.0
 ENV_EGRESS_PORT = "BOT_BOTTLE_EGRESS_PORT"  # default 8080; 0 = any free port (see ready file)
 ENV_EGRESS_RESOLVE = "BOT_BOTTLE_EGRESS_RESOLVE"  # JSON {"host[:port]": "ip[:port]"}, tests/air-gap
+ENV_EGRESS_CONNECT_TIMEOUT = "BOT_BOTTLE_EGRESS_CONNECT_TIMEOUT"  # seconds; default 10
 ENV_TOKEN_PREFIX = "BOT_BOTTLE_SECRET_"  # + token_ref: one token slot
 ENV_TOKEN_SLOTS = "BOT_BOTTLE_TOKEN_SLOTS"  # JSON {"token_ref": ["host", ...]}
 ENV_INIT_GRACE = "BOT_BOTTLE_INIT_GRACE"  # seconds the init waits for children to stop (default 8)

@@ -29,7 +29,7 @@ from .tokens import TokenSlots
 
 __all__ = ["Lifecycle"]
 
-DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_CONNECT_TIMEOUT_S = 10
 
 
 def _load_policy(path: str, tokens: TokenSlots) -> Policy:
@@ -66,7 +66,7 @@ class Lifecycle:
         )
         loader.add_option(
             "egress_connect_timeout",
-            float,
+            int,  # mitmproxy options have no float type
             DEFAULT_CONNECT_TIMEOUT_S,
             "bot-bottle: seconds to reach an upstream (TCP and TLS) before answering 504.",
         )

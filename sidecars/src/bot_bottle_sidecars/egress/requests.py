@@ -34,7 +34,7 @@ from bot_bottle_sidecars.routes.policy import Decision
 from . import patches, refusal
 from .headers import header_problem, set_credential, strip_overrides
 from .state import META, EgressState
-from .upstream import failure_cause
+from .upstream import failure_cause, note_key
 
 __all__ = ["Requests"]
 
@@ -148,15 +148,21 @@ class Requests:
 
     def _deny(self, flow: http.HTTPFlow, decision: Decision, host: str, path: str) -> None:
         flow.metadata[META] = "deny"
-        if not patches.active() and self._body_will_stream(flow.request):
-            # Without the patch mitmproxy cannot answer a streamed body: reset instead.
+        flow.response = refusal.denied(decision.reason, host, path, decision.ask)
+        try:
+            if patches.active():
+                # A stream that already has a response reads the body and drops it:
+                # nothing is dialled, and the client gets the 403 afterwards.
+                flow.request.stream = True
+            elif self._body_will_stream(flow.request):
+                # Without the patch mitmproxy cannot answer a streamed body: reset.
+                flow.kill()
+            else:
+                flow.request.stream = False
+        except Exception:
+            logger.exception("egress: refusing the request body failed")
             if flow.killable:
                 flow.kill()
-            return
-        flow.response = refusal.denied(decision.reason, host, path, decision.ask)
-        # With the patch, a stream that already has a response reads the body and
-        # drops it: nothing is dialled, and the client gets the 403 afterwards.
-        flow.request.stream = patches.active()
 
     @staticmethod
     def _body_will_stream(req: http.Request) -> bool:
@@ -178,11 +184,22 @@ class Requests:
             return
         try:
             host = _safe_host(flow.request.host)
-            status, cause = failure_cause(flow.error.msg, flow.server_conn)
-            flow.response = refusal.failed(host, cause, status)
+            key = note_key(flow.client_conn.id, flow.request.host, flow.request.port)
+            note = self.state.upstream_notes.pop(key, None)
+            refused = note.refused if note is not None else None
+            if refused is not None:
+                # Not a failure: the name points somewhere egress never dials.
+                flow.metadata[META] = "deny"
+                flow.response = refusal.denied(refused, host, None, ask=False)
+                self.state.log.decision(
+                    "connection", False, host=host, port=flow.request.port, reason=refused
+                )
+            else:
+                status, cause = failure_cause(flow.error.msg, note)
+                flow.response = refusal.failed(host, cause, status)
+                self.state.log.event(
+                    "failed", host=host, port=flow.request.port, status=status, cause=cause
+                )
             flow.response.headers["Connection"] = "close"  # never reuse a failed connection
-            self.state.log.event(
-                "failed", host=host, port=flow.request.port, status=status, cause=cause
-            )
         except Exception:
             logger.exception("egress: building the failure page failed")

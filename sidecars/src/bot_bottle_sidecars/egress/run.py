@@ -28,7 +28,8 @@ by an environment variable):
   option *replaces* mitmproxy's default trust (certifi), so :func:`main` first writes
   ``<confdir>/upstream-trust.pem`` = certifi's bundle + that file and points the option
   there: the extra CA (a test CA, a corporate CA) is trusted in addition to the public ones;
-* ``egress_resolve`` from ``BOT_BOTTLE_EGRESS_RESOLVE`` (tests, air-gapped hosts).
+* ``egress_resolve`` from ``BOT_BOTTLE_EGRESS_RESOLVE`` (tests, air-gapped hosts);
+* ``egress_connect_timeout`` from ``BOT_BOTTLE_EGRESS_CONNECT_TIMEOUT`` (seconds).
 
 stdout carries only the addon's JSON lines: mitmproxy's own log and flow output
 go to stderr (``termlog_verbosity=warn``, ``flow_detail=0``).
@@ -81,6 +82,9 @@ def mitmdump_args(
     resolve = env.get(layout.ENV_EGRESS_RESOLVE)
     if resolve:
         sets["egress_resolve"] = resolve
+    timeout = env.get(layout.ENV_EGRESS_CONNECT_TIMEOUT)
+    if timeout:
+        sets["egress_connect_timeout"] = timeout
     args = [
         "--listen-host",
         get(layout.ENV_EGRESS_LISTEN_HOST, DEFAULT_LISTEN_HOST),

@@ -12,7 +12,7 @@ from .addresses import Pins
 from .log import DecisionLog
 from .tokens import TokenSlots
 
-__all__ = ["EgressState", "Tunnel"]
+__all__ = ["EgressState", "Tunnel", "UpstreamNote"]
 
 META = "bot_bottle_egress"  # flow.metadata key: "allow" / "deny"
 
@@ -27,6 +27,14 @@ class Tunnel:
     decision: Decision
 
 
+@dataclass(frozen=True)
+class UpstreamNote:
+    """Why an upstream connection failed, as egress knows it (mitmproxy's message does not)."""
+
+    refused: str | None = None  # the name resolved to an address egress never dials
+    timeout_s: float | None = None  # cancelled after this many seconds
+
+
 @dataclass
 class EgressState:
     log: DecisionLog = field(default_factory=DecisionLog)
@@ -36,6 +44,8 @@ class EgressState:
     tunnels: dict[str, Tunnel] = field(default_factory=dict)
     refused_tls: set[str] = field(default_factory=set)  # client ids whose handshake is refused
     denied_servers: set[str] = field(default_factory=set)  # server ids that must never connect
+    # (client id, host, port) -> what went wrong upstream, for the request's error page
+    upstream_notes: dict[tuple[str, str, int], UpstreamNote] = field(default_factory=dict)
     fatal: str | None = None
 
     def route_name(self, route: Route | None) -> str | None:

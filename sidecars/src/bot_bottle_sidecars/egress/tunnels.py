@@ -9,8 +9,9 @@
 * ``next_layer``: only HTTP, TLS and raw TCP may run in a tunnel (raw TCP is
   then refused in ``tcp_start`` unless the route is ``tls_passthrough``). Any
   other layer mitmproxy would pick (its DNS layer for port 53, UDP, QUIC) is
-  replaced by one that closes the connection: nothing the addon does not
-  inspect carries a byte.
+  replaced: inside TLS the proxy terminated, by HTTP (so a refusal can still be
+  read, and DNS or anything else fails to parse); elsewhere by a layer that
+  closes the connection. Nothing the addon does not inspect carries a byte.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from mitmproxy import connection, http
 from mitmproxy.proxy import commands, events, layer, layers
+from mitmproxy.proxy.layers.http import HTTPMode
 
 from bot_bottle_sidecars.routes.hosts import normalize_host
 from bot_bottle_sidecars.routes.policy import Decision
@@ -81,7 +83,10 @@ class Tunnels:
         context = nextlayer.context
         with contextlib.suppress(ValueError):
             context.layers.remove(chosen)
-        nextlayer.layer = RefuseLayer(context)
+        if context.client.tls:
+            nextlayer.layer = layers.HttpLayer(context, HTTPMode.transparent)
+        else:
+            nextlayer.layer = RefuseLayer(context)
         try:
             address = context.server.address
             self.state.log.decision(
@@ -96,5 +101,8 @@ class Tunnels:
             logger.exception("egress: logging a refused layer failed")
 
     def client_disconnected(self, client: connection.Client) -> None:
-        self.state.tunnels.pop(client.id, None)
-        self.state.refused_tls.discard(client.id)
+        state = self.state
+        state.tunnels.pop(client.id, None)
+        state.refused_tls.discard(client.id)
+        for key in [k for k in state.upstream_notes if k[0] == client.id]:
+            del state.upstream_notes[key]

@@ -17,6 +17,7 @@ for the next request to the same host (its reuse match compares addresses).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 
@@ -26,21 +27,25 @@ from mitmproxy.proxy import server_hooks
 from bot_bottle_sidecars.routes.hosts import is_ip_literal, normalize_host
 
 from .addresses import UpstreamRefused, pick_address
-from .state import EgressState
+from .state import EgressState, UpstreamNote
 
-__all__ = ["Upstream", "failure_cause"]
+__all__ = ["Upstream", "failure_cause", "note_key"]
 
 logger = logging.getLogger(__name__)
 
 _NAME = "_bot_bottle_name"
-_TIMED_OUT = "_bot_bottle_timed_out"
 
 
-def failure_cause(message: str, server: connection.Server | None) -> tuple[int, str]:
-    """(HTTP status, cause in words) for mitmproxy's error message about an upstream."""
-    if server is not None and getattr(server, _TIMED_OUT, False):
-        timeout = ctx.options.egress_connect_timeout
-        return 504, f"upstream did not answer within {timeout:g} s (timed out)"
+def note_key(client_id: str, host: str, port: int) -> tuple[str, str, int]:
+    with contextlib.suppress(ValueError):
+        host = normalize_host(host)
+    return client_id, host, port
+
+
+def failure_cause(message: str, note: UpstreamNote | None) -> tuple[int, str]:
+    """(HTTP status, cause in words) for an upstream failure."""
+    if note is not None and note.timeout_s is not None:
+        return 504, f"upstream did not answer within {note.timeout_s:g} s (timed out)"
     lowered = message.lower()
     text = message.removeprefix("Connection killed: ").removeprefix("bot-bottle egress: ")
     if "certificate" in lowered and "verif" in lowered:
@@ -66,7 +71,7 @@ class Upstream:
             server.error = f"bot-bottle egress: internal error: {exc}"
         if server.error:
             return
-        self._arm_timeout(server)
+        self._arm_timeout(data)
 
     async def _admit(self, data: server_hooks.ServerConnectionHookData) -> None:
         state, server = self.state, data.server
@@ -99,8 +104,9 @@ class Upstream:
                 )
                 return
             except UpstreamRefused as exc:
+                key = note_key(data.client.id, name, port)
+                state.upstream_notes[key] = UpstreamNote(refused=str(exc))
                 server.error = f"bot-bottle egress: {exc}"
-                state.log.decision("connection", False, host=name, port=port, reason=str(exc))
                 return
         if server.sni is None and not is_ip_literal(name):
             server.sni = name  # TLS to the pinned address still names (and verifies) the host
@@ -130,17 +136,20 @@ class Upstream:
 
     # ------------------------------------------------------------------ timeouts
 
-    def _arm_timeout(self, server: connection.Server) -> None:
+    def _arm_timeout(self, data: server_hooks.ServerConnectionHookData) -> None:
         task = asyncio.current_task()
         if task is None:
             return
+        server = data.server
+        named = getattr(server, _NAME, None) or server.address
+        key = note_key(data.client.id, str(named[0]), int(named[1]))
+        delay = float(ctx.options.egress_connect_timeout)
 
         def expire() -> None:
             self._timers.pop(server.id, None)
-            setattr(server, _TIMED_OUT, True)
+            self.state.upstream_notes[key] = UpstreamNote(timeout_s=delay)
             task.cancel()
 
-        delay = float(ctx.options.egress_connect_timeout)
         self._timers[server.id] = asyncio.get_running_loop().call_later(delay, expire)
 
     def _disarm(self, server: connection.Connection) -> None:
