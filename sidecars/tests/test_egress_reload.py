@@ -1,0 +1,95 @@
+"""Reloading routes (SIGHUP): connections the new routes no longer allow are closed,
+the rest keep working, and a routes file whose credential has no slot for its
+host is refused (the old routes stay)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import ssl
+
+from bot_bottle_sidecars import layout
+from egress_client import mitm_tls, request, tunnel
+
+TOKEN = "tok-reload-51aa-never-log-me"
+SLOTS = layout.token_environment([("RELOAD_TOKEN", "api.example.test")], {"RELOAD_TOKEN": TOKEN})
+BEFORE = {
+    "routes": [
+        {"host": "api.example.test", "auth": {"scheme": "Bearer", "token_ref": "RELOAD_TOKEN"}},
+        {"host": "other.example.test"},
+        {"host": "pass.example.test", "tls_passthrough": True},
+    ]
+}
+AFTER = {"routes": [BEFORE["routes"][0]]}
+
+
+def _reload(ep, routes) -> dict:
+    mark = ep.mark()
+    ep.routes_file.write_text(json.dumps(routes))
+    ep.proc.send_signal(signal.SIGHUP)
+    return ep.wait_for_line(lambda r: r.get("event") == "reload", since=mark)
+
+
+def _closed(sock) -> bool:
+    sock.settimeout(5)
+    try:
+        return sock.recv(1) == b""
+    except (ConnectionResetError, ssl.SSLError, OSError):
+        return True
+
+
+def test_a_reload_closes_the_tunnels_its_routes_no_longer_allow(start_egress, certs):
+    ep = start_egress(BEFORE, env=SLOTS)
+    with contextlib.ExitStack() as stack:
+        _a, raw = tunnel(ep.port, "other.example.test:443")
+        other = stack.enter_context(mitm_tls(ep, raw, "other.example.test"))
+        assert request(other, "GET", "/1", "other.example.test").status == 200
+
+        _a, raw = tunnel(ep.port, "pass.example.test:443")
+        upstream_ctx = ssl.create_default_context(cafile=str(certs.ca_cert))
+        passed = stack.enter_context(
+            upstream_ctx.wrap_socket(raw, server_hostname="pass.example.test")
+        )
+        assert request(passed, "GET", "/1", "pass.example.test").status == 200
+
+        _a, raw = tunnel(ep.port, "api.example.test:443")
+        kept = stack.enter_context(mitm_tls(ep, raw, "api.example.test"))
+        assert request(kept, "GET", "/1", "api.example.test").status == 200
+
+        line = _reload(ep, AFTER)
+        assert line["status"] == "ok" and line["closed"] == 2
+
+        assert _closed(other)
+        assert _closed(passed)
+        r = request(kept, "GET", "/2", "api.example.test")  # still routed: still open
+        assert r.status == 200 and r.upstream_header("authorization") == [f"Bearer {TOKEN}"]
+
+
+def test_a_reload_that_moves_a_token_to_another_host_is_refused(start_egress):
+    ep = start_egress(BEFORE, env=SLOTS)
+    stolen = {
+        "routes": [
+            {
+                "host": "other.example.test",
+                "auth": {"scheme": "Bearer", "token_ref": "RELOAD_TOKEN"},
+            }
+        ]
+    }
+    line = _reload(ep, stolen)
+    assert line["status"] == "error" and line["routes_kept"] == 3
+    assert (
+        "token slot RELOAD_TOKEN belongs to api.example.test, not other.example.test"
+        in line["error"]
+    )
+    for name in ("PATH", "HOME", "BOT_BOTTLE_SECRET_RELOAD_TOKEN", layout.ENV_TOKEN_SLOTS):
+        line = _reload(
+            ep,
+            {
+                "routes": [
+                    {"host": "other.example.test", "auth": {"scheme": "x", "token_ref": name}}
+                ]
+            },
+        )
+        assert line["status"] == "error", name  # no variable but a slot can be sent
+    assert TOKEN not in ep.stdout() + ep.stderr()
