@@ -11,16 +11,24 @@ directly), so both sides are measured in the same run by the same client:
   bundle's peak memory while it streams (targets >= 300 MB/s, <= 100 MB);
 * the idle sidecar bundle's memory (target <= 150 MB).
 
-    uv run python bench/egress.py [--requests 2000] [--mb 100] [--rounds 3]
+With ``--baseline REF`` a second bottle runs the sidecar bundle as it was at the
+git revision REF (built from ``git archive REF``), and every figure is printed
+for both, measured in the same run by the same client, rounds interleaved.
+
+    uv run python bench/egress.py [--requests 2000] [--mb 100] [--rounds 3] [--baseline REF]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 from pathlib import Path
@@ -37,8 +45,8 @@ CLIENT = r"""
 import http.client, json, ssl, sys, time
 mode, what, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 ctx = ssl.create_default_context(cafile="/bench/trust.pem")
-if mode == "egress":
-    c = http.client.HTTPSConnection("egress", 8080, context=ctx)
+if mode != "direct":  # the address of the egress to go through
+    c = http.client.HTTPSConnection(mode, 8080, context=ctx)
     c.set_tunnel("api.example.test", 443)
 else:
     c = http.client.HTTPSConnection("api.example.test", 443, context=ctx)
@@ -100,33 +108,87 @@ def pct(vals: list[float], p: float) -> float:
     return vals[min(len(vals) - 1, round(p / 100 * (len(vals) - 1)))]
 
 
+@contextlib.contextmanager
+def baseline_sidecars(ref: str, tmp: Path):
+    """Launch bottles whose sidecar bundle is built from the sidecars at ``ref``.
+
+    The docker backend of today passes tokens in slots; an older bundle that reads
+    them under their bare names gets those too. It also gets no pins: it reached
+    the fake upstream through /etc/hosts, and its pin handling broke connection
+    reuse (the sixth request on a connection hung). Only for this measurement.
+    """
+    from bot_bottle_docker import launch
+    from bot_bottle_sidecars import layout
+
+    out = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref, "sidecars/src/bot_bottle_sidecars"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+        tar.extractall(tmp / "baseline", filter="data")
+    context = tmp / "baseline" / "sidecars" / "src" / "bot_bottle_sidecars"
+    original_context, original_env = launch.sidecars_context, launch.sidecar_env
+
+    def env_with_bare_tokens(request, *args, **kwargs):
+        env = {**original_env(request, *args, **kwargs), **request.tokens}
+        env.pop(layout.ENV_EGRESS_RESOLVE, None)
+        return env
+
+    launch.sidecars_context = lambda: context
+    launch.sidecar_env = env_with_bare_tokens
+    try:
+        yield
+    finally:
+        launch.sidecars_context, launch.sidecar_env = original_context, original_env
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--mb", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--baseline", metavar="REF", help="also measure the sidecars of this git ref")
     args = ap.parse_args()
     client = docker.from_env()
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         (tmp / "up").mkdir()
-        with running_upstream(client, BASE_IMAGE, tmp / "up") as up:
+        with (
+            running_upstream(client, BASE_IMAGE, tmp / "up") as up,
+            contextlib.ExitStack() as stack,
+        ):
             env = BottleEnv(tmp / "home", up, BASE_IMAGE)
-            with launched_bottle(env, client) as bottle:
+            bottles = {}
+            if args.baseline:
+                with baseline_sidecars(args.baseline, tmp):
+                    bottles[f"baseline {args.baseline}"] = stack.enter_context(
+                        launched_bottle(env, client)
+                    )
+            bottles["current"] = stack.enter_context(launched_bottle(env, client))
+            for name, bottle in bottles.items():
                 idle = memory_mb(bottle.sidecars.stats(stream=False))
-                print(f"idle sidecar bundle memory: {idle:.1f} MB")
-                run_client(client, up, bottle, tmp, args)
+                print(f"[{name}] idle sidecar bundle memory: {idle:.1f} MB")
+            run_client(client, up, bottles, tmp, args)
 
 
-def run_client(client, up, bottle, tmp: Path, args) -> None:
+def egress_ip(bottle) -> str:
+    bottle.sidecars.reload()
+    nets = bottle.sidecars.attrs["NetworkSettings"]["Networks"]
+    return nets[f"bb-{bottle.slug}-int"]["IPAddress"]
+
+
+def run_client(client, up, bottles: dict, tmp: Path, args) -> None:
     from bot_bottle_docker import archive
     from bot_bottle_docker.launch import EGRESS_CA_CERT
 
     bench = tmp / "bench"
     bench.mkdir()
     (bench / "client.py").write_text(CLIENT)
-    egress_ca = archive.read_file(bottle.sidecars, EGRESS_CA_CERT)
-    (bench / "trust.pem").write_bytes(up.ca.read_bytes() + b"\n" + egress_ca)
+    trust = up.ca.read_bytes()
+    for bottle in bottles.values():
+        trust += b"\n" + archive.read_file(bottle.sidecars, EGRESS_CA_CERT)
+    (bench / "trust.pem").write_bytes(trust)
     c = client.containers.create(
         BASE_IMAGE,
         ["sleep", "infinity"],
@@ -136,15 +198,21 @@ def run_client(client, up, bottle, tmp: Path, args) -> None:
         labels={"bot-bottle.test": "1"},
     )
     try:
-        client.networks.get(f"bb-{bottle.slug}-int").connect(c)
+        for bottle in bottles.values():
+            client.networks.get(f"bb-{bottle.slug}-int").connect(c)
         c.start()
+        via = {name: egress_ip(b) for name, b in bottles.items()}
+        modes = {"direct": "direct", **via}
 
         def run(mode: str, what: str, n: int):
-            r = c.exec_run(["python3", "/bench/client.py", mode, what, str(n)])
+            r = c.exec_run(["python3", "/bench/client.py", modes[mode], what, str(n)])
+            if r.exit_code != 0 and mode in bottles:
+                logs = bottles[mode].sidecars.logs(tail=30).decode(errors="replace")
+                raise SystemExit(f"{mode} failed: {r.output.decode()}\n{logs}")
             assert r.exit_code == 0, r.output.decode()
             return json.loads(r.output.decode().strip().splitlines()[-1])
 
-        rows = {"direct": [], "egress": []}
+        rows: dict[str, list[float]] = {m: [] for m in modes}
         for _ in range(args.rounds):
             for mode in rows:
                 rows[mode] += run(mode, "small", args.requests)
@@ -152,34 +220,37 @@ def run_client(client, up, bottle, tmp: Path, args) -> None:
         p99 = {m: pct(v, 99) * 1000 for m, v in rows.items()}
         for m in rows:
             print(
-                f"small GETs {m:6}: p50 {p50[m]:.2f} ms, p99 {p99[m]:.2f} ms, "
+                f"small GETs {m}: p50 {p50[m]:.2f} ms, p99 {p99[m]:.2f} ms, "
                 f"{len(rows[m]) / sum(rows[m]):.0f} req/s on one keep-alive connection "
                 f"({len(rows[m])} requests)"
             )
-        print(
-            f"egress adds p50 {p50['egress'] - p50['direct']:.2f} ms, "
-            f"p99 {p99['egress'] - p99['direct']:.2f} ms"
-        )
+        for m in via:
+            print(
+                f"[{m}] egress adds p50 {p50[m] - p50['direct']:.2f} ms, "
+                f"p99 {p99[m] - p99['direct']:.2f} ms"
+            )
 
         n = args.mb * 1_000_000
-        speeds = {"direct": [], "egress": []}
-        peaks = []
+        speeds: dict[str, list[float]] = {m: [] for m in modes}
+        peaks: dict[str, list[float]] = {m: [] for m in via}
         for _ in range(args.rounds):
             speeds["direct"].append(n / run("direct", "bulk", n)[0] / 1e6)
-            with PeakMemory(bottle.sidecars) as peak:
-                took, got = run("egress", "bulk", n)
-            assert got == n, got
-            speeds["egress"].append(n / took / 1e6)
-            peaks.append(peak.peak)
+            for m, bottle in bottles.items():
+                with PeakMemory(bottle.sidecars) as peak:
+                    took, got = run(m, "bulk", n)
+                assert got == n, got
+                speeds[m].append(n / took / 1e6)
+                peaks[m].append(peak.peak)
         for m, v in speeds.items():
             print(
-                f"{args.mb} MB download {m:6}: median {statistics.median(v):.0f} MB/s "
+                f"{args.mb} MB download {m}: median {statistics.median(v):.0f} MB/s "
                 f"({', '.join(f'{x:.0f}' for x in v)})"
             )
-        print(
-            f"sidecar bundle peak memory during the egress downloads: "
-            f"{max(peaks):.1f} MB (per round: {', '.join(f'{p:.0f}' for p in peaks)})"
-        )
+        for m, v in peaks.items():
+            print(
+                f"[{m}] sidecar bundle peak memory during the egress downloads: "
+                f"{max(v):.1f} MB (per round: {', '.join(f'{p:.0f}' for p in v)})"
+            )
     finally:
         c.remove(force=True)
 

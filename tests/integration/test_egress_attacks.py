@@ -98,8 +98,8 @@ def test_denied(curl, upstream, what, url, extra):
     marker = uuid.uuid4().hex
     code, body = curl(f"{extra} '{url.format(m=marker)}'")
     assert code == "403", (what, body)
-    if body:  # a refused CONNECT has none; a refused request names the tool to ask with
-        assert "egress-block" in body
+    # Every refusal, HTTPS included, reaches curl with its explanation.
+    assert "bot-bottle egress proxy: request denied." in body, (what, body)
     assert arrived(upstream, marker) == []
 
 

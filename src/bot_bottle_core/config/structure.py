@@ -10,8 +10,6 @@ look like ``bottles.web.egress.routes[2].host``.
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import difflib
 import math
 import re
 import types
@@ -23,6 +21,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from bot_bottle_sidecars.routes import Route, parse_route
+from bot_bottle_sidecars.routes.wording import describe, quote, unknown_key_message
 from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
@@ -59,40 +58,6 @@ class InvalidParts(Exception):
 
 
 # --- wording ----------------------------------------------------------------------
-
-
-def quote(value: object, limit: int = 60) -> str:
-    text = repr(value) if isinstance(value, str) else repr(str(value))
-    if len(text) > limit:
-        text = text[: limit - 4] + "...'"
-    return text
-
-
-def describe(value: object) -> str:
-    """What a YAML value is, in the words of someone who wrote it."""
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"a boolean ({'true' if value else 'false'})"
-    if isinstance(value, int):
-        return f"a number ({value})" if abs(value) < 10**15 else "a very large number"
-    if isinstance(value, float):
-        return f"a number ({value!r})"
-    if isinstance(value, str):
-        return f"a string ({quote(value)})" if value else "an empty string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, datetime.datetime):
-        return "a date and time"
-    if isinstance(value, datetime.date):
-        return "a date"
-    if isinstance(value, bytes | bytearray):
-        return "binary data"
-    if isinstance(value, set | frozenset):
-        return "a set"
-    return f"a value of type {type(value).__name__}"
 
 
 def _quote_hint(value: object) -> str:
@@ -353,17 +318,6 @@ def join_index(path: str, index: int) -> str:
 def allowed_keys(cl: type) -> list[str]:
     internal = INTERNAL_FIELDS.get(cl, frozenset())
     return [f.name for f in attrs.fields(cl) if f.name not in internal]
-
-
-def unknown_key_message(key: object, allowed: list[str]) -> str:
-    message = f"unknown key {quote(key)}"
-    if isinstance(key, str) and key:
-        lowered = key.lower()
-        close = [a for a in allowed if len(lowered) >= 3 and a.startswith(lowered)]
-        close = close or difflib.get_close_matches(lowered, allowed, n=1, cutoff=0.7)
-        if close:
-            message += f" (did you mean {close[0]!r}?)"
-    return message + f"; allowed keys: {', '.join(allowed)}"
 
 
 def problems_from(exc: BaseException, file: Path, path: str) -> list[Problem]:

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .model import Route, RouteProblem
-from .schema import describe, parse_route, route_to_json, unknown_key
+from .schema import parse_route, route_to_json
+from .wording import describe, unknown_key_message
 
 __all__ = ["duplicate_hosts", "load_routes", "parse_routes", "routes_document"]
 
@@ -34,7 +35,7 @@ def parse_routes(data: object) -> tuple[tuple[Route, ...], list[RouteProblem]]:
         return (), [RouteProblem((), "the top level must be a mapping with a 'routes' list")]
     for key in data:
         if key != "routes":
-            problems.append(RouteProblem((str(key),), unknown_key(key, ("routes",))))
+            problems.append(RouteProblem((str(key),), unknown_key_message(key, ("routes",))))
     items = data.get("routes")
     if not isinstance(items, list):
         problems.append(

@@ -20,51 +20,20 @@ absent or null; unknown keys are errors.
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from .headers import RESERVED, is_routing_override, is_token
 from .hosts import host_problem, normalize_host
 from .model import METHODS, Route, RouteAuth, RouteProblem, Where
 from .paths import prefix_problem
+from .wording import describe, unknown_key_message
 
-__all__ = ["check_route", "describe", "parse_route", "route_to_json", "unknown_key"]
+__all__ = ["check_route", "parse_route", "route_to_json"]
 
 ROUTE_KEYS = ("host", "path_allowlist", "methods", "ports", "auth", "tls_passthrough")
 AUTH_KEYS = ("scheme", "header", "token_ref")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
-
-
-# --------------------------------------------------------------------------- wording
-
-
-def describe(value: object) -> str:
-    """What a YAML/JSON value is, in the words of someone who wrote it."""
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"a boolean ({'true' if value else 'false'})"
-    if isinstance(value, int | float):
-        return f"a number ({value!r})" if abs(value) < 10**15 else "a very large number"
-    if isinstance(value, str):
-        return f"a string ({value[:60]!r})" if value else "an empty string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"a value of type {type(value).__name__}"
-
-
-def unknown_key(key: object, allowed: Sequence[str]) -> str:
-    message = f"unknown key {str(key)[:60]!r}"
-    if isinstance(key, str) and key:
-        lowered = key.lower()
-        close = [a for a in allowed if len(lowered) >= 3 and a.startswith(lowered)]
-        close = close or difflib.get_close_matches(lowered, allowed, n=1, cutoff=0.7)
-        if close:
-            message += f" (did you mean {close[0]!r}?)"
-    return message + f"; allowed keys: {', '.join(allowed)}"
 
 
 # --------------------------------------------------------------------------- parsing
@@ -180,7 +149,7 @@ def _auth(value: object, out: _Collect) -> RouteAuth | None:
     ok = True
     for key in value:
         if key not in AUTH_KEYS:
-            out.add((*at, str(key)), unknown_key(key, AUTH_KEYS))
+            out.add((*at, str(key)), unknown_key_message(key, AUTH_KEYS))
             ok = False
     ref = value.get("token_ref")
     scheme, header = value.get("scheme"), value.get("header")
@@ -252,7 +221,7 @@ def parse_route(obj: object) -> tuple[Route | None, list[RouteProblem]]:
         return None, out.problems
     for key in obj:
         if key not in ROUTE_KEYS:
-            out.add((str(key),), unknown_key(key, ROUTE_KEYS))
+            out.add((str(key),), unknown_key_message(key, ROUTE_KEYS))
     host = _host(obj, out)
     get = obj.get
     paths = _paths(get("path_allowlist"), out) if get("path_allowlist") is not None else None
