@@ -165,7 +165,8 @@ def test_bundle_image_runs_egress_and_keeps_the_ca_key_inside(
         info = _wait_ready(container)
         ready_s = time.monotonic() - started
         print(f"bundle ready in {ready_s:.2f}s")
-        assert ["0.0.0.0", layout.EGRESS_PORT] in info["listen"]
+        # Not told where the bottle's internal network is: loopback only, never every interface.
+        assert info["listen"] == [["127.0.0.1", layout.EGRESS_PORT]]
         assert info["ca_cert"] == layout.EGRESS_CA_CERT
 
         # Runs as the unprivileged sidecar user.
@@ -189,13 +190,15 @@ def test_bundle_image_runs_egress_and_keeps_the_ca_key_inside(
         for dest in mounts:
             assert not layout.EGRESS_CA_KEY.startswith(dest.rstrip("/") + "/")
 
-        # The throughput tuning is in effect: uvloop is installed, the read patch applies.
+        # The throughput tuning and the refusal patches are in effect (uvloop installed).
         code, out = _exec(
             container,
             "/opt/sidecars/bin/python",
             "-c",
             "import uvloop; from bot_bottle_sidecars.egress import tuning;"
-            " assert tuning.enlarge_reads() is None",
+            " assert tuning.enlarge_reads() is None;"
+            " from bot_bottle_sidecars.egress import patches;"
+            " assert not any(patches.apply().values())",
         )
         assert code == 0, out
         assert "not enabled" not in container.logs(stdout=False).decode()
@@ -210,11 +213,12 @@ def test_bundle_image_runs_egress_and_keeps_the_ca_key_inside(
             "http://unrouted.example.test/x",
         )
         assert "no route for host unrouted.example.test" in out and "egress-block" in out
+        # Over HTTPS too: TLS completes with the bundle's CA and the 403 is read inside.
         code, out = _exec(
-            container, "curl", "-s", "-o", "/dev/null", "-w", "%{http_connect}",
+            container, "curl", "-s", "-w", "\n%{http_code}", "--cacert", layout.EGRESS_CA_CERT,
             "-x", "http://127.0.0.1:8080", "https://unrouted.example.test/",
         )  # fmt: skip
-        assert out == "403"
+        assert out.endswith("\n403") and "no route for host unrouted.example.test" in out, out
 
         # SIGHUP reloads (a bad file first: kept; then a good one).
         routes_file.write_text("{broken")
