@@ -8,6 +8,9 @@ upstream by fixed host entries, so no packet leaves the machine.
 The same container is the sidecars' DNS server: it answers ``DNS_NAME`` with
 its own address (and any extra names it is given), NXDOMAIN for the rest, and
 logs every query, so a test sees what the sidecars resolve (:func:`dns_queries`).
+It also logs every TCP connection it accepts (:func:`connections`), on its HTTP
+ports and on ``RAW_PORTS``, where it accepts and closes: a tunnel egress should
+not have opened shows up there even when no request followed.
 """
 
 from __future__ import annotations
@@ -24,8 +27,21 @@ from types import SimpleNamespace
 from bot_bottle_testing.certs import make_certs
 
 HERE = Path(__file__).parent
-UPSTREAM_NAMES = ("api.example.test", "other.example.test", "api.fakeprov.test", "example.com")
+UPSTREAM_NAMES = (
+    "api.example.test",
+    "other.example.test",
+    "api.fakeprov.test",
+    "example.com",
+    "ports.example.test",
+)
 DNS_NAME = "dns.example.test"  # resolves (through the fake DNS only) to the upstream
+# Routed in MANIFEST but not pinned: egress looks them up in the fake DNS, whose
+# answers are all addresses egress must refuse to dial for a name.
+PRIVATE_NAME = "private.example.test"  # the upstream's own (private) address
+LOOPBACK_NAME = "loopback.example.test"  # 127.0.0.1
+GATEWAY_NAME = "gateway.example.test"  # this machine's address on the upstream network
+NX_NAME = "nx.example.test"  # routed, and the fake DNS answers NXDOMAIN
+RAW_PORTS = (22, 8443)  # the upstream accepts, logs and closes connections there
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 TOKEN_VAR = "BB_TEST_UPSTREAM_TOKEN"
 TOKEN = "real-token-" + uuid.uuid4().hex
@@ -48,7 +64,8 @@ def running_upstream(
 ) -> Iterator[SimpleNamespace]:
     """The fake internet: an echoing HTTPS/HTTP and DNS server on a fresh internal network.
 
-    ``dns`` adds ``{name: ipv4}`` answers to the DNS server's map.
+    ``dns`` adds ``{name: ipv4}`` answers to the DNS server's map (``self``: the
+    upstream's address).
     """
     tag = uuid.uuid4().hex[:8]
     certs = tmp / "certs"
@@ -62,6 +79,15 @@ def running_upstream(
     container = None
     try:
         pem = make_certs(certs, UPSTREAM_NAMES, ips=())
+        net.reload()
+        gateway = net.attrs["IPAM"]["Config"][0]["Gateway"]
+        names = {
+            DNS_NAME: "self",
+            PRIVATE_NAME: "self",
+            LOOPBACK_NAME: "127.0.0.1",
+            GATEWAY_NAME: gateway,
+            **(dns or {}),
+        }
         container = docker_client.containers.run(
             base_image,
             [
@@ -69,7 +95,8 @@ def running_upstream(
                 "/srv/server.py",
                 f"/certs/{pem.server_cert.name}",
                 f"/certs/{pem.server_key.name}",
-                *(f"--dns={n}={ip}" for n, ip in {DNS_NAME: "self", **(dns or {})}.items()),
+                *(f"--dns={n}={ip}" for n, ip in names.items()),
+                *(f"--raw-port={port}" for port in RAW_PORTS),
             ],
             name=f"bbtest-upstream-{tag}",
             network=net.name,
@@ -90,6 +117,8 @@ def running_upstream(
             ca=certs / "ca.pem",
             log=log / "requests.jsonl",
             dns_log=log / "dns.jsonl",
+            connections=log / "connections.jsonl",
+            gateway=gateway,
             container=container,
         )
     finally:
@@ -115,6 +144,16 @@ def dns_queries(upstream, name: str | None = None) -> list[dict]:
     return [r for r in rows if wanted is None or (r["name"] or "").lower() == wanted]
 
 
+def connections(upstream, peer: str | None = None) -> list[dict]:
+    """TCP connections the fake upstream accepted (``{"peer", "port"}``), or from ``peer``."""
+    if not upstream.connections.exists():
+        return []
+    rows = [json.loads(line) for line in upstream.connections.read_text().splitlines()]
+    return [r for r in rows if peer is None or r["peer"] == peer]
+
+
+NODE_DOCKERFILE = HERE / "node_agent" / "Dockerfile"
+
 MANIFEST = f"""
 settings:
   base_image: {{base_image}}
@@ -130,6 +169,19 @@ bottles:
           auth: {{{{scheme: Bearer, token_ref: {TOKEN_VAR}}}}}
         - host: other.example.test
           methods: [GET]
+        - host: ports.example.test
+          ports: [443, 53]
+        - host: {PRIVATE_NAME}
+        - host: {LOOPBACK_NAME}
+        - host: {GATEWAY_NAME}
+        - host: {NX_NAME}
+  node:
+    dockerfile: {NODE_DOCKERFILE}
+    egress:
+      routes:
+        - host: other.example.test
+          methods: [GET]
+        - host: {NX_NAME}
 """
 
 
@@ -142,6 +194,7 @@ class BottleEnv:
         (home / "agents").mkdir(parents=True, exist_ok=True)
         (home / "manifest.yaml").write_text(MANIFEST.format(base_image=base_image))
         (home / "agents" / "probe.md").write_text("---\nbottle: sec\nprovider: shell\n---\n")
+        (home / "agents" / "nodeprobe.md").write_text("---\nbottle: node\nprovider: shell\n---\n")
         hosts = ",".join(f"{n}={upstream.ip}" for n in UPSTREAM_NAMES)
         self.env = {
             "BOT_BOTTLE_HOME": str(home),

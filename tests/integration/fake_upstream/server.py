@@ -3,12 +3,19 @@
 It answers every request with JSON describing what it received (method,
 path, Host, headers), so a test can see exactly what egress let through.
 ``GET …/bytes/N`` streams N bytes instead (for the bulk-download benchmark).
-Every request is also appended to /log/requests.jsonl.
+Every request is also appended to /log/requests.jsonl, and every TCP
+connection accepted (on 80, 443 and the raw ports) to /log/connections.jsonl
+as ``{"peer", "port"}``, logged before any byte is read, so a test sees even a
+connection that never became a request.
+
+``--raw-port N`` listens on N too, accepting and closing (a stand-in for SSH
+or any other non-HTTP service a tunnel could be aimed at).
 
 It is also the fake internet's DNS server (``fake_dns.py``, UDP and TCP 53): every
 query goes to /log/dns.jsonl.
 
-    server.py CERT KEY [--dns NAME=IP]...     (IP "self": this container's address)
+    server.py CERT KEY [--dns NAME=IP]... [--raw-port N]...
+                                   (IP "self": this container's address)
 """
 
 import argparse
@@ -23,6 +30,7 @@ import fake_dns
 
 LOG = "/log/requests.jsonl"
 DNS_LOG = "/log/dns.jsonl"
+CONN_LOG = "/log/connections.jsonl"
 CHUNK = b"x" * 65536
 
 
@@ -75,6 +83,46 @@ class Echo(BaseHTTPRequestHandler):
         pass
 
 
+_conn_lock = threading.Lock()
+
+
+def log_connection(peer: str, port: int) -> None:
+    with _conn_lock, open(CONN_LOG, "a") as f:
+        f.write(json.dumps({"peer": peer, "port": port}) + "\n")
+
+
+class Server(ThreadingHTTPServer):
+    """Logs each connection at accept; with ``tls_context``, its thread does the handshake."""
+
+    tls_context = None
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        log_connection(addr[0], self.server_address[1])
+        return sock, addr
+
+    def finish_request(self, request, client_address):
+        if self.tls_context is not None:
+            request = self.tls_context.wrap_socket(request, server_side=True)
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        pass  # a failed handshake or a dropped client: nothing to report
+
+
+def raw_listener(port: int) -> None:
+    """Accept on ``port``, log the connection, close it: nothing is ever answered."""
+    srv = socket.create_server(("0.0.0.0", port))
+
+    def serve() -> None:
+        while True:
+            conn, addr = srv.accept()
+            log_connection(addr[0], port)
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
 def dns_names(pairs: list[str]) -> dict[str, str]:
     own = socket.gethostbyname(socket.gethostname())  # Docker's /etc/hosts entry for us
     names = {}
@@ -89,14 +137,17 @@ def main():
     parser.add_argument("cert")
     parser.add_argument("key")
     parser.add_argument("--dns", action="append", default=[], metavar="NAME=IP")
+    parser.add_argument("--raw-port", action="append", default=[], type=int, metavar="N")
     args = parser.parse_args()
     cert, key = args.cert, args.key
     fake_dns.Server(dns_names(args.dns), DNS_LOG).start()
-    plain = ThreadingHTTPServer(("0.0.0.0", 80), Echo)
-    tls = ThreadingHTTPServer(("0.0.0.0", 443), Echo)
+    for port in args.raw_port:
+        raw_listener(port)
+    plain = Server(("0.0.0.0", 80), Echo)
+    tls = Server(("0.0.0.0", 443), Echo)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+    tls.tls_context = ctx
     threading.Thread(target=plain.serve_forever, daemon=True).start()
     open("/log/ready", "w").close()
     tls.serve_forever()
