@@ -25,6 +25,7 @@ from fake_internet import (
     PRIVATE_NAME,
     dns_queries,
     requests_with,
+    wait_for,
 )
 
 pytestmark = pytest.mark.docker
@@ -331,6 +332,79 @@ def test_an_absolute_url_of_another_host_inside_a_tunnel_is_refused(agent, upstr
     )
     r.denied("does not match the target host api.example.test")
     assert requests_with(upstream, m) == []
+
+
+UPGRADE_PROBE = r"""
+import json, socket, ssl, sys
+tls, target, host, upgrade, extra, smuggled = json.loads(sys.argv[1])
+s = socket.create_connection(("egress", 8080), timeout=10)
+if tls:
+    s.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += s.recv(1)
+    s = ssl.create_default_context().wrap_socket(s, server_hostname=host)
+s.sendall(
+    f"GET {target} HTTP/1.1\r\nHost: {host}\r\nUpgrade: {upgrade}\r\n"
+    f"Connection: Upgrade, HTTP2-Settings\r\n{extra}\r\n".encode()
+)
+head = b""
+while not head.endswith(b"\r\n\r\n"):
+    byte = s.recv(1)
+    if not byte:
+        break
+    head += byte
+# Whatever protocol was agreed, send a request egress never checked, and h2's preface.
+s.sendall(smuggled.encode() + b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+s.close()
+print(head.split(b"\r\n")[0].decode("latin-1"))
+"""
+
+UPGRADES = {
+    "h2c": "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n",
+    "websocket": "Sec-WebSocket-Version: 12\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+    "tls/1.2": "",
+    "x-raw": "",
+}
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["in a tunnel", "plain"])
+@pytest.mark.parametrize("upgrade", UPGRADES)
+def test_a_protocol_upgrade_carries_no_unchecked_request(agent, upstream, tls, upgrade):
+    """The upstream agrees to switch (101) on an allowed path; what follows is not relayed."""
+    m, hidden = mark(), mark()
+    host = "api.example.test" if tls else "other.example.test"  # plain: the token route refuses
+    target = f"/allowed/upgrade/{m}" if tls else f"http://{host}/upgrade/{m}"
+    # Refused by either route: a path outside /allowed, a method other than GET.
+    smuggled = f"DELETE /secret/{hidden} HTTP/1.1\r\nHost: {host}\r\n\r\n"
+    spec = json.dumps([tls, target, host, upgrade, UPGRADES[upgrade], smuggled])
+    status = agent.exec_run(["python3", "-c", UPGRADE_PROBE, spec]).output.decode().strip()
+    if status.startswith("HTTP/1.1 101"):
+        wait_for(
+            lambda: any(r["method"] == "AFTER-UPGRADE" for r in requests_with(upstream, m)),
+            "the upstream's record of what followed the 101",
+        )
+        [after] = [r for r in requests_with(upstream, m) if r["method"] == "AFTER-UPGRADE"]
+        assert after["body"] == "", after  # not a byte relayed after the switch
+    else:
+        # The upgrade was not passed on (the request was answered as usual) or refused.
+        assert status.startswith(("HTTP/1.1 200", "HTTP/1.1 403")), status
+    assert requests_with(upstream, hidden) == []
+
+
+def test_the_fake_upstream_records_what_follows_a_101(upstream):
+    """The check above would see relayed bytes: direct to the fake upstream, they are logged."""
+    m = mark()
+    with socket.create_connection((upstream.ip, 80), timeout=10) as s:
+        s.sendall(_head(f"GET /upgrade/{m} HTTP/1.1".encode(), b"Host: x", b"Upgrade: x-raw"))
+        assert s.recv(4096).startswith(b"HTTP/1.1 101")
+        s.sendall(b"after the switch")
+    wait_for(
+        lambda: any(r["method"] == "AFTER-UPGRADE" for r in requests_with(upstream, m)),
+        "the upstream's record",
+    )
+    [after] = [r for r in requests_with(upstream, m) if r["method"] == "AFTER-UPGRADE"]
+    assert after["body"] == "after the switch"
 
 
 OVERRIDES = [

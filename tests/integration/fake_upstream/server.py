@@ -3,6 +3,8 @@
 It answers every request with JSON describing what it received (method,
 path, Host, headers), so a test can see exactly what egress let through.
 ``GET …/bytes/N`` streams N bytes instead (for the bulk-download benchmark).
+A request for ``…/upgrade/…`` with an ``Upgrade`` header gets ``101 Switching
+Protocols``, and whatever bytes follow are logged as one ``AFTER-UPGRADE`` record.
 Every request is also appended to /log/requests.jsonl, and every TCP
 connection accepted (on 80, 443 and the raw ports) to /log/connections.jsonl
 as ``{"peer", "port"}``, logged before any byte is read, so a test sees even a
@@ -52,6 +54,9 @@ class Echo(BaseHTTPRequestHandler):
         }
         with open(LOG, "a") as f:
             f.write(json.dumps(seen) + "\n")
+        if "/upgrade/" in self.path and self.headers.get("Upgrade"):
+            self._switch_protocols(seen)
+            return
         if "/bytes/" in self.path:
             n = int(self.path.rsplit("/", 1)[1])
             self.send_response(200)
@@ -76,6 +81,25 @@ class Echo(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
+
+    def _switch_protocols(self, seen):
+        """Answer 101 and log whatever arrives after it (until EOF or 5 s) as one record."""
+        self.send_response(101)
+        self.send_header("Upgrade", self.headers["Upgrade"])
+        self.send_header("Connection", "Upgrade")
+        self.end_headers()
+        self.wfile.flush()
+        self.connection.settimeout(5)
+        after = b""
+        try:
+            while chunk := self.rfile.read1(65536):
+                after += chunk
+        except OSError:
+            pass
+        row = dict(seen, method="AFTER-UPGRADE", body=after.decode("latin-1"))
+        with open(LOG, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
 
