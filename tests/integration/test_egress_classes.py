@@ -280,7 +280,11 @@ def test_a_denied_request_pipelined_behind_an_allowed_one_is_refused(agent, upst
     r = raw(
         agent,
         _head(b"GET /allowed/" + m.encode() + b"/1 HTTP/1.1", b"Host: api.example.test")
-        + _head(b"GET /secret/" + m.encode() + b"/2 HTTP/1.1", b"Host: api.example.test"),
+        + _head(
+            b"GET /secret/" + m.encode() + b"/2 HTTP/1.1",
+            b"Host: api.example.test",
+            b"Connection: close",
+        ),
         connect="api.example.test:443",
         tls="api.example.test",
         http=False,
