@@ -96,3 +96,46 @@ def test_a_method_override_cannot_defeat_the_methods_rule(egress, upstream):
         headers=[("X-HTTP-Method-Override", "GET")],
     )
     assert_denied(r, "method POST is not allowed")
+
+
+@pytest.mark.parametrize("method", ["TRACE", "TRACK"])
+def test_trace_never_reaches_upstream_to_echo_a_token(egress, quiet_upstream, method):
+    r = https(egress, "api.example.test", method, "/allowed/x")
+    assert_denied(r, f"method {method} echoes the request back")
+
+
+def test_malformed_framing_is_refused_logged_and_no_traceback(egress, quiet_upstream):
+    mark = egress.mark()
+    head = (
+        b"POST /allowed/x HTTP/1.1\r\nHost: api.example.test\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Length: 40"
+    )
+    r = https_raw(
+        egress, "api.example.test", head, b"0\r\n\r\nGET /secret HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    assert r.status == 400
+    line = egress.wait_for_line(lambda x: x.get("kind") == "request", since=mark)
+    assert line["decision"] == "deny" and "malformed request" in line["reason"]
+    assert "Traceback" not in egress.stderr()
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "\uff41\uff50\uff49.example.test".encode(),  # full-width "api"
+        "api.example.te\u017ft".encode(),  # long s, which IDNA maps to "s"
+        b"api.example.test\xff",
+    ],
+)
+def test_a_host_header_that_is_not_ascii_is_refused(egress, quiet_upstream, host):
+    """egress would map it (IDNA, full-width forms) onto the route; the server reads it as sent."""
+    r = https_raw(egress, "api.example.test", b"GET /allowed/x HTTP/1.1\r\nHost: " + host)
+    assert_denied(r, "not ASCII")
+
+
+@pytest.mark.parametrize("version", [b"HTTP/1.2", b"HTTP/2.0", b"HTTP/9.9"])
+def test_other_http_versions_are_refused(egress, quiet_upstream, version):
+    r = https_raw(
+        egress, "api.example.test", b"GET /allowed/x " + version + b"\r\nHost: api.example.test"
+    )
+    assert r.status in (400, 403), r

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import struct
 
 import pytest
@@ -111,18 +112,53 @@ def test_dns_inside_tls_to_port_53_is_not_a_way_around(egress, quiet_upstream, l
     assert not back or back.startswith(b"HTTP/1.1 400")
 
 
-def test_a_passthrough_route_carries_raw_bytes_on_its_own_ports_only(egress, listener):
-    listener.expect_accepts = 1
-    _answer, s = tunnel(egress.port, "pass.example.test:8443")
-    with s:
-        s.sendall(b"opaque raw bytes")
-        s.settimeout(5)
-        assert s.recv(100) == b"opaque raw bytes"  # relayed: the one exception
-    _answer, s = tunnel(egress.port, "pass.example.test:443")
+@pytest.mark.parametrize("port", [8443, 443])
+def test_raw_bytes_never_pass_even_a_passthrough_route(egress, quiet_upstream, listener, port):
+    """Only TLS whose ClientHello egress read opens a passthrough route: raw bytes
+    could carry a name egress never checked."""
+    _answer, s = tunnel(egress.port, f"pass.example.test:{port}")
     with s, contextlib.suppress(ConnectionResetError):
         s.sendall(b"opaque raw bytes")
         s.settimeout(5)
         assert s.recv(100) == b""
+
+
+def _client_hello(sni: str) -> tuple[ssl.SSLObject, ssl.MemoryBIO, bytes]:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
+    with contextlib.suppress(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return tls, incoming, outgoing.read()
+
+
+@pytest.mark.parametrize("record_version", [0x04, 0x05, 0xFF])
+def test_a_client_hello_mitmproxy_does_not_read_as_tls_cannot_open_passthrough(
+    egress, quiet_upstream, listener, record_version
+):
+    """A record header saying 03 04 is accepted by OpenSSL servers but not read as TLS by
+    mitmproxy: its SNI (here another host) must not reach the passthrough route."""
+    _tls, _incoming, hello = _client_hello("attacker.example")
+    forged = bytearray(hello)
+    forged[2] = record_version
+    _answer, s = tunnel(egress.port, "pass.example.test:8443")
+    with s, contextlib.suppress(ConnectionResetError):
+        s.sendall(bytes(forged))
+        s.settimeout(5)
+        assert s.recv(100) == b""
+
+
+def test_a_readable_client_hello_for_the_route_does_pass(egress, listener):
+    listener.expect_accepts = 1  # the listener is no TLS server: it echoes the hello back
+    _tls, _incoming, hello = _client_hello("pass.example.test")
+    _answer, s = tunnel(egress.port, "pass.example.test:8443")
+    with s:
+        s.sendall(hello)
+        s.settimeout(5)
+        echoed = s.recv(65536)  # relayed unopened to the listener, which echoes it
+    assert echoed and hello.startswith(echoed)
+    assert listener.received[-1] == echoed
 
 
 @pytest.mark.parametrize(

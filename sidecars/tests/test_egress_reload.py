@@ -93,3 +93,58 @@ def test_a_reload_that_moves_a_token_to_another_host_is_refused(start_egress):
         )
         assert line["status"] == "error", name  # no variable but a slot can be sent
     assert TOKEN not in ep.stdout() + ep.stderr()
+
+
+class _UpgradingUpstream:
+    """Answers the first request with 101 Switching Protocols, then records every byte."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.after: list[bytes] = []
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        conn, _ = self.sock.accept()
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(4096)
+        conn.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            b"Sec-WebSocket-Accept: x\r\n\r\n"
+        )
+        conn.settimeout(10)
+        try:
+            while chunk := conn.recv(4096):
+                self.after.append(chunk)
+        except OSError:
+            pass
+
+
+def test_a_reload_closes_a_websocket_opened_by_a_plain_proxy_request(start_egress, upstream):
+    import base64
+    import os
+
+    from conftest import resolve_map
+    from egress_client import connect
+
+    up = _UpgradingUpstream()
+    pins = {**resolve_map(upstream), "plain.example.test:80": f"127.0.0.1:{up.port}"}
+    routes = {"routes": [{"host": "plain.example.test"}, {"host": "other.example.test"}]}
+    ep = start_egress(routes, env={"BOT_BOTTLE_EGRESS_RESOLVE": json.dumps(pins)})
+    with connect(ep.port) as s:
+        key = base64.b64encode(os.urandom(16))
+        s.sendall(
+            b"GET http://plain.example.test/ws HTTP/1.1\r\nHost: plain.example.test\r\n"
+            b"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: " + key + b"\r\n\r\n"
+        )
+        assert b" 101 " in s.recv(4096)
+        line = _reload(ep, {"routes": [{"host": "other.example.test"}]})
+        assert line["status"] == "ok" and line["closed"] == 1
+        assert _closed(s)
+    # Nothing but the proxy's own close frame reached the removed route.
+    assert all(chunk[0] == 0x88 for chunk in up.after), up.after

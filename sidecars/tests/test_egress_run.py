@@ -33,6 +33,7 @@ def test_defaults_match_the_layout():
         "flow_detail": "0",
         "termlog_verbosity": "warn",
         "onboarding": "false",
+        "http2": "false",
     }
 
 

@@ -50,6 +50,9 @@ from egress_client import assert_denied, https
         ("64:ff9b::a00:1", "private"),  # NAT64 of 10.0.0.1
         ("2002:a00:1::", "private"),  # 6to4 of 10.0.0.1
         ("240.0.0.1", "address"),  # reserved (Python counts it private too)
+        ("192.0.0.8", "not a public address"),
+        ("fec0::1", "not a public address"),  # deprecated site-local
+        ("3fff::1", "not a public address"),  # documentation
     ],
 )
 def test_non_public_answers_are_refused(address, what):

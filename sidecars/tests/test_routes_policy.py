@@ -151,3 +151,26 @@ def test_a_route_with_auth_is_refused_over_plain_http():
 def test_empty_policy_denies_everything():
     assert not Policy().request("a.test", 443, tls=True, method="GET", target="/").allowed
     assert not Policy().tunnel("a.test", 443).allowed
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/x HTTP/1.1\r\nHost: whole.example.test\r\n\r\nDELETE /y",  # an HTTP/2 :path
+        "https://attacker.example/collect",  # absolute form naming another host
+        "/a b",
+        "/\u00e9",
+        "/x#frag",
+        "x",
+    ],
+)
+def test_every_route_refuses_a_target_that_is_not_a_plain_path(target):
+    d = req("whole.example.test", target)
+    assert not d.allowed and not d.ask, target
+    assert "request target" in d.reason or "fragment" in d.reason
+
+
+@pytest.mark.parametrize("method", ["TRACE", "trace", "TRACK", "DEBUG", "CONNECT"])
+def test_methods_that_echo_or_tunnel_are_never_sent(method):
+    d = req("whole.example.test", "/", method=method)
+    assert not d.allowed and "egress never sends it" in d.reason

@@ -135,6 +135,7 @@ def test_the_bundle_keeps_host_entries_takes_its_dns_and_joins_at_its_fixed_addr
     # Other sidecars resolve through /etc/hosts; egress dials the same names as pins.
     assert kw["extra_hosts"] == {"api.example.test": "10.0.0.5"}
     assert kw["dns"] == ["10.0.0.53"]
+    assert kw["mem_limit"] == launch.SIDECARS_MEMORY
     assert json.loads(kw["environment"][layout.ENV_EGRESS_RESOLVE]) == {
         "api.example.test": "10.0.0.5"
     }

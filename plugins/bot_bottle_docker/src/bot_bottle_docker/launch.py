@@ -46,6 +46,7 @@ SECRET_FILE_NAMES = (".env", ".envrc", ".netrc")
 SECRET_FILE_PREFIXES = (".env.",)
 # Daemons the bundle runs (git-gate and supervise join later).
 SIDECARS = "egress"
+SIDECARS_MEMORY = "512m"
 
 
 @attrs.define
@@ -271,6 +272,9 @@ def _sidecars(
         network=nets.outbound,
         extra_hosts=dict(opts.extra_hosts) or None,
         dns=list(opts.sidecar_dns) or None,
+        # The agent can make mitmproxy buffer an endless header: bound what that costs
+        # the host (egress idles near 70 MB and streams bodies with flat memory).
+        mem_limit=SIDECARS_MEMORY,
         detach=True,
         init=True,
     )

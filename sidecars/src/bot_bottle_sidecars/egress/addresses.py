@@ -65,6 +65,12 @@ def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+# Not public, though this Python's ipaddress does not say so for all of them.
+_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.0.0/24", "fec0::/10", "3fff::/20", "100.64.0.0/10")
+)
+
+
 def address_problem(ip: IP) -> str | None:
     """Why egress may not dial ``ip`` for a name, or None for a public address."""
     if isinstance(ip, ipaddress.IPv6Address):
@@ -72,6 +78,8 @@ def address_problem(ip: IP) -> str | None:
         if inner is not None:
             problem = address_problem(inner)
             return f"{problem} (inside {ip})" if problem else None
+    if any(ip.version == net.version and ip in net for net in _NOT_PUBLIC):
+        return f"{ip} is not a public address"
     for test, what in (
         (ip.is_loopback, "a loopback address"),
         (ip.is_link_local, "a link-local address"),

@@ -7,7 +7,8 @@
 * Stripped: routing-override headers (``X-HTTP-Method-Override``,
   ``X-Original-URL``, ``X-Forwarded-*``, ``Forwarded``, …), which would make some
   servers act on another method, path or host than the one egress checked, and
-  ``Proxy-Authorization`` (meant for a proxy, never for upstream).
+  ``Proxy-Authorization`` and ``Proxy-Connection`` (meant for a proxy, never for
+  upstream).
 * Set: the route's credential header, replacing any the agent sent under that name.
 """
 
@@ -35,10 +36,11 @@ def header_problem(headers: http.Headers) -> str | None:
 
 
 def strip_overrides(headers: http.Headers) -> list[str]:
-    """Remove routing-override headers and Proxy-Authorization; returns the names removed."""
+    """Remove routing-override and proxy-only headers; returns the names removed."""
     names = {name for name in headers if is_routing_override(name)}
-    if "proxy-authorization" in headers:
-        names.add("Proxy-Authorization")
+    for proxy_only in ("Proxy-Authorization", "Proxy-Connection"):
+        if proxy_only in headers:
+            names.add(proxy_only)
     for name in names:
         del headers[name]
     return sorted(names, key=str.lower)

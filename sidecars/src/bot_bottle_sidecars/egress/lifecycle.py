@@ -93,6 +93,11 @@ class Lifecycle:
                 "bot-bottle egress needs connection_strategy=lazy (nothing may be dialled"
                 " before the addon decides)"
             )
+        if "http2" in updated and opts.http2:
+            raise exceptions.OptionsError(
+                "bot-bottle egress needs http2=false: mitmproxy's translation of HTTP/2 requests"
+                " to HTTP/1 lets a request carry a second one past the checks"
+            )
         if "ssl_insecure" in updated and opts.ssl_insecure:
             raise exceptions.OptionsError(
                 "bot-bottle egress never turns off upstream certificate checks (ssl_insecure):"
@@ -170,7 +175,11 @@ class Lifecycle:
         state = self.state
 
         def gone(client: object) -> bool:
-            tunnel = state.tunnels.get(getattr(client, "id", ""))
+            client_id = getattr(client, "id", "")
+            for host, port in state.plain_targets.get(client_id, ()):
+                if not state.policy.tunnel(host, port).allowed:
+                    return True  # e.g. a WebSocket opened by a plain proxy request
+            tunnel = state.tunnels.get(client_id)
             if tunnel is None or not tunnel.decision.allowed:
                 return False  # plain requests are checked one by one; denied tunnels carry nothing
             now = state.policy.tunnel(tunnel.host, tunnel.port)

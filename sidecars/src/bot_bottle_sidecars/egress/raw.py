@@ -1,16 +1,25 @@
-"""Raw TCP inside a tunnel (bytes that are neither TLS nor HTTP).
+"""Raw TCP inside a tunnel (bytes that are neither TLS nor HTTP, or TLS mitmproxy
+did not recognise as such): always refused.
 
-Killed unless the tunnel is allowed and its route is ``tls_passthrough``. A TCP
-flow is not stopped by ``flow.kill()`` (mitmproxy dials and relays regardless);
-setting the server connection's error before it opens is what stops it.
+A ``tls_passthrough`` route passes TLS only after egress has read its
+ClientHello and checked the SNI (``tls_guard``); mitmproxy then relays it without
+calling these hooks. Anything else that reaches raw TCP, on a passthrough route
+too, could carry a name egress never read (a ClientHello whose record header says
+``03 04`` is one), so it goes nowhere.
+
+A TCP flow is not stopped by ``flow.kill()`` (mitmproxy dials and relays
+regardless); setting the server connection's error before it opens is what
+stops it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from mitmproxy import tcp
 
+from .connections import close_clients
 from .state import META, EgressState
 
 __all__ = ["RawGuard"]
@@ -36,21 +45,10 @@ class RawGuard:
                 route = state.route_name(tunnel.decision.route)
                 if not tunnel.decision.allowed:
                     reason = tunnel.decision.reason
-                elif tunnel.decision.route is not None and tunnel.decision.route.tls_passthrough:
-                    flow.metadata[META] = "allow"
-                    state.log.decision(
-                        "tcp",
-                        True,
-                        host=host,
-                        port=port,
-                        route=route,
-                        reason="tls_passthrough route",
-                    )
-                    return
                 else:
                     reason = (
-                        f"non-HTTP bytes inside the tunnel to {host} (the route is not"
-                        " tls_passthrough)"
+                        f"non-HTTP bytes inside the tunnel to {host} that are not TLS egress could"
+                        " read (only a readable ClientHello opens a tls_passthrough route)"
                     )
         except Exception as exc:  # fail closed
             logger.exception("egress: tcp_start failed")
@@ -60,8 +58,12 @@ class RawGuard:
         flow.server_conn.error = f"bot-bottle egress: {reason}"
         if flow.killable:
             flow.kill()
+        # Close the agent's side too (after an upgrade mitmproxy would leave it hanging);
+        # later, so the hook's own task is not cancelled under it.
+        client_id = flow.client_conn.id
+        asyncio.get_running_loop().call_soon(close_clients, lambda c: c.id == client_id)
         state.log.decision("tcp", False, host=host, port=port, route=route, reason=reason)
 
     def tcp_message(self, flow: tcp.TCPFlow) -> None:
-        if flow.metadata.get(META) != "allow" and flow.messages:
+        if flow.messages:
             flow.messages[-1].content = b""  # never relay a byte of a denied stream

@@ -68,6 +68,20 @@ class Requests:
     def _check(self, flow: http.HTTPFlow) -> None:
         req = flow.request
         stripped: list[str] = []
+        if flow.error is not None:
+            # mitmproxy refused the request itself (malformed framing, say) and answers it
+            # with a 400; it still passes through here once.
+            flow.metadata[META] = "deny"
+            self.state.log.decision(
+                "request",
+                False,
+                host=_safe_host(req.host) if req.host else None,
+                port=req.port or None,
+                method=req.data.method.decode("latin-1"),
+                path=path_as_sent(req.data.path.decode("latin-1")),
+                reason=f"malformed request, refused by the HTTP parser: {flow.error.msg}",
+            )
+            return
         try:
             decision, stripped = self._decide(flow)
         except Exception as exc:  # fail closed
@@ -77,6 +91,11 @@ class Requests:
         path = path_as_sent(req.data.path.decode("latin-1"))
         if decision.allowed:
             flow.metadata[META] = "allow"
+            if flow.client_conn.id not in self.state.tunnels:
+                # Remembered so a reload can close the connection (an upgraded one
+                # carries no more requests to check).
+                targets = self.state.plain_targets.setdefault(flow.client_conn.id, set())
+                targets.add((host, req.port))
         else:
             self._deny(flow, decision, host, path)
         extra = {"stripped": stripped} if stripped else {}
@@ -110,6 +129,13 @@ class Requests:
         problem = header_problem(req.headers)
         if problem is not None:
             return Decision(False, problem, route, ask=False), []
+        if req.http_version not in ("HTTP/1.0", "HTTP/1.1"):
+            return Decision(
+                False,
+                f"HTTP version {req.http_version[:20]!r} is not spoken here",
+                route,
+                ask=False,
+            ), []
         tls = req.scheme == "https"
         host_values = list(req.headers.get_all("host"))
         if req.authority:

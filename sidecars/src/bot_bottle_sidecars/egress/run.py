@@ -23,6 +23,7 @@ by an environment variable):
   certificate the agent trusts, ``mitmproxy-ca.pem`` holds the key and stays put;
 * ``egress_routes``/``egress_ready_file`` (``BOT_BOTTLE_EGRESS_ROUTES``/``_READY_FILE``);
 * ``connection_strategy=lazy`` (nothing dialled before the addon decides),
+  ``http2=false`` (HTTP/1.1 to the agent; see :func:`mitmdump_args`),
   ``stream_large_bodies=1m`` (bodies stream with flat memory), ``onboarding=false``;
 * ``ssl_verify_upstream_trusted_ca`` when ``BOT_BOTTLE_UPSTREAM_CA`` names a file. That
   option *replaces* mitmproxy's default trust (certifi), so :func:`main` first writes
@@ -75,6 +76,10 @@ def mitmdump_args(
         "flow_detail": "0",
         "termlog_verbosity": "warn",
         "onboarding": "false",
+        # HTTP/1.1 only towards the agent: mitmproxy writes an HTTP/2 request out as
+        # HTTP/1, and a :path holding CR LF or a body without a length then becomes a
+        # second request egress never saw. Clients fall back to HTTP/1.1.
+        "http2": "false",
     }
     upstream_ca = upstream_trust or env.get(layout.ENV_UPSTREAM_CA)
     if upstream_ca and os.path.isfile(upstream_ca):

@@ -42,6 +42,8 @@ class EgressState:
     tokens: TokenSlots = field(default_factory=lambda: TokenSlots({}, {}))
     pins: Pins = field(default_factory=dict)
     tunnels: dict[str, Tunnel] = field(default_factory=dict)
+    # client id -> (host, port) its plain (tunnel-less) proxy requests were allowed to
+    plain_targets: dict[str, set[tuple[str, int]]] = field(default_factory=dict)
     refused_tls: set[str] = field(default_factory=set)  # client ids whose handshake is refused
     denied_servers: set[str] = field(default_factory=set)  # server ids that must never connect
     # (client id, host, port) -> what went wrong upstream, for the request's error page

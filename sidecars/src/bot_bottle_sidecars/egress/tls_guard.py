@@ -51,6 +51,18 @@ class TlsGuard:
                     tunnel.decision.allowed
                     and tunnel.decision.route is not None
                     and tunnel.decision.route.tls_passthrough
+                    and sni is None
+                ):
+                    # Unopened TLS is forwarded as sent: its SNI must be readable and the
+                    # route's (mitmproxy reads an SNI it cannot parse as none at all).
+                    reason = (
+                        f"TLS to the tls_passthrough route {host} must name it in its SNI"
+                        " (none, or none that could be read, was sent)"
+                    )
+                elif (
+                    tunnel.decision.allowed
+                    and tunnel.decision.route is not None
+                    and tunnel.decision.route.tls_passthrough
                 ):
                     data.ignore_connection = True
                     self.state.log.decision(
@@ -59,7 +71,7 @@ class TlsGuard:
                         host=host,
                         port=port,
                         route=route,
-                        reason="tls_passthrough route",
+                        reason=f"tls_passthrough route (SNI {_sni_name(sni or '')})",
                     )
                     return
                 else:

@@ -7,7 +7,8 @@
   explanatory 403, so curl, Python, node and git all show why. A target that is
   not a host name or address at all is refused at the CONNECT.
 * ``next_layer``: only HTTP, TLS and raw TCP may run in a tunnel (raw TCP is
-  then refused in ``tcp_start`` unless the route is ``tls_passthrough``). Any
+  then refused in ``tcp_start``; a ``tls_passthrough`` route passes only TLS
+  whose ClientHello egress read). Any
   other layer mitmproxy would pick (its DNS layer for port 53, UDP, QUIC) is
   replaced: inside TLS the proxy terminated, by HTTP (so a refusal can still be
   read, and DNS or anything else fails to parse); elsewhere by a layer that
@@ -103,6 +104,7 @@ class Tunnels:
     def client_disconnected(self, client: connection.Client) -> None:
         state = self.state
         state.tunnels.pop(client.id, None)
+        state.plain_targets.pop(client.id, None)
         state.refused_tls.discard(client.id)
         for key in [k for k in state.upstream_notes if k[0] == client.id]:
             del state.upstream_notes[key]

@@ -182,6 +182,9 @@ def authority_mismatch(
     if not values:
         return f"the request names no Host header (target {want})"
     for value in values:
+        if not value.isascii():
+            # A name egress would map (IDNA, full-width forms) but the server reads as sent.
+            return f"Host header {value[:100]!r} is not ASCII"
         try:
             name, value_port = split_host_port(value)
             got = normalize_host(name)

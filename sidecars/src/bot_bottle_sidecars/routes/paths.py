@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-__all__ = ["Prefix", "check_path", "path_as_sent", "prefix_problem"]
+__all__ = ["Prefix", "check_path", "path_as_sent", "prefix_problem", "target_problem"]
 
 _PCT_TRIPLET = re.compile(r"%([0-9A-Fa-f]{2})")
 _PCT_MALFORMED = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -155,6 +155,28 @@ def _readings(raw: str) -> list[tuple[str, str, bool]]:
     return out
 
 
+def target_problem(target: str) -> str | None:
+    """Why ``target`` is not a plain origin-form request target, whatever the route.
+
+    Checked for every request, with or without a path allowlist: an HTTP/2
+    ``:path`` holding CR LF becomes a second request line once mitmproxy writes it
+    as HTTP/1, and an absolute-form ``:path`` names another host than the one
+    egress checked.
+    """
+    if target == "*":
+        return None  # OPTIONS *: no path at all
+    if not target.startswith("/"):
+        return f"request target {target[:200]!r} is not a path starting with '/'"
+    if any(c <= " " or c >= "\x7f" for c in target):
+        return (
+            f"request target {target[:200]!r} holds a space, control or non-ASCII character"
+            " (percent-encode it)"
+        )
+    if "#" in target:
+        return "the request target holds a fragment ('#')"
+    return None
+
+
 def check_path(target: str, prefixes: Iterable[Prefix]) -> str | None:
     """None when every reading of ``target`` sits under one of ``prefixes``; else why not.
 
@@ -162,10 +184,9 @@ def check_path(target: str, prefixes: Iterable[Prefix]) -> str | None:
     """
     if target == "*":
         return "the asterisk-form request target has no path"
-    if not target.startswith("/"):
-        return f"path {target[:200]!r} does not start with '/'"
-    if "#" in target:
-        return "the request target holds a fragment ('#')"
+    problem = target_problem(target)
+    if problem is not None:
+        return problem
     raw = path_as_sent(target)
     shown = raw[:200]
     problem = _raw_problem(raw)

@@ -20,9 +20,19 @@ from dataclasses import dataclass
 from .headers import is_token
 from .hosts import is_ip_literal, normalize_host
 from .model import Route
-from .paths import check_path
+from .paths import check_path, target_problem
 
-__all__ = ["Decision", "Policy"]
+__all__ = ["REFUSED_METHODS", "Decision", "Policy"]
+
+# Never sent, whatever the route: TRACE and its cousins make a server echo the
+# request back, injected token and all; a CONNECT inside a tunnel would open one
+# egress cannot see into.
+REFUSED_METHODS = {
+    "TRACE": "echoes the request back, credentials included",
+    "TRACK": "echoes the request back, credentials included",
+    "DEBUG": "is a server debugging method",
+    "CONNECT": "would open a tunnel egress cannot see into",
+}
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,14 @@ class Policy:
             )
         if not is_token(method):
             return Decision(False, f"method {method[:40]!r} is not a valid HTTP method", route)
+        if method.upper() in REFUSED_METHODS:
+            why = REFUSED_METHODS[method.upper()]
+            return Decision(
+                False, f"method {method.upper()} {why}; egress never sends it", route, ask=False
+            )
+        problem = target_problem(target)
+        if problem is not None:
+            return Decision(False, f"{problem} (host {h})", route, ask=False)
         if route.methods is not None and method.upper() not in route.methods:
             allowed = ", ".join(route.methods)
             return Decision(
