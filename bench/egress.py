@@ -143,6 +143,22 @@ def baseline_sidecars(ref: str, tmp: Path):
         launch.sidecars_context, launch.sidecar_env = original_context, original_env
 
 
+def add_bench_agent(env: BottleEnv) -> None:
+    """Agent ``bench``: one route with a token, in the form every sidecar version reads."""
+    import yaml
+
+    manifest = yaml.safe_load((env.home / "manifest.yaml").read_text())
+    token_ref = manifest["bottles"]["sec"]["egress"]["routes"][0]["auth"]["token_ref"]
+    route = {
+        "host": "api.example.test",
+        "path_allowlist": ["/allowed"],
+        "auth": {"scheme": "Bearer", "token_ref": token_ref},
+    }
+    manifest["bottles"]["bench"] = {"egress": {"routes": [route]}}
+    (env.home / "manifest.yaml").write_text(yaml.safe_dump(manifest))
+    (env.home / "agents" / "bench.md").write_text("---\nbottle: bench\nprovider: shell\n---\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
@@ -159,13 +175,14 @@ def main() -> None:
             contextlib.ExitStack() as stack,
         ):
             env = BottleEnv(tmp / "home", up, BASE_IMAGE)
+            add_bench_agent(env)
             bottles = {}
             if args.baseline:
                 with baseline_sidecars(args.baseline, tmp):
                     bottles[f"baseline {args.baseline}"] = stack.enter_context(
-                        launched_bottle(env, client)
+                        launched_bottle(env, client, agent="bench")
                     )
-            bottles["current"] = stack.enter_context(launched_bottle(env, client))
+            bottles["current"] = stack.enter_context(launched_bottle(env, client, agent="bench"))
             for name, bottle in bottles.items():
                 idle = memory_mb(bottle.sidecars.stats(stream=False))
                 print(f"[{name}] idle sidecar bundle memory: {idle:.1f} MB")
