@@ -14,40 +14,55 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from mitmproxy import http
 
 from bot_bottle_sidecars.routes.headers import is_routing_override, is_token
 
-__all__ = ["header_problem", "set_credential", "strip_overrides"]
+__all__ = ["HeaderScan", "scan_headers", "set_credential", "strip"]
+
+_PROXY_ONLY = frozenset({"proxy-authorization", "proxy-connection"})
+_BREAKS = re.compile(rb"[\r\n\x00]")
 
 
-def header_problem(headers: http.Headers) -> str | None:
-    """Why a request with these headers must be refused, or None."""
+@dataclass(frozen=True)
+class HeaderScan:
+    """What one pass over the request's header lines found."""
+
+    problem: str | None  # why the request must be refused
+    hosts: list[str]  # every Host value, as sent
+    strip: list[str]  # routing-override and proxy-only header names present, as sent
+
+
+def scan_headers(headers: http.Headers) -> HeaderScan:
+    hosts: list[str] = []
+    found: dict[str, str] = {}
     for raw_name, raw_value in headers.fields:
         name = raw_name.decode("latin-1")
         if not is_token(name):
-            return f"header name {name[:60]!r} is not a valid token"
-        if any(c in raw_value for c in (b"\r", b"\n", b"\x00")):
-            return (
+            return HeaderScan(f"header name {name[:60]!r} is not a valid token", [], [])
+        if _BREAKS.search(raw_value):
+            return HeaderScan(
                 f"header {name[:60]} holds a line break or NUL (folded or split header lines"
-                " are read differently by different servers)"
+                " are read differently by different servers)",
+                [],
+                [],
             )
-    return None
+        lowered = name.lower()
+        if lowered == "host":
+            hosts.append(raw_value.decode("latin-1"))
+        elif lowered in _PROXY_ONLY or is_routing_override(lowered):
+            found.setdefault(lowered, name)
+    return HeaderScan(None, hosts, sorted(found.values(), key=str.lower))
 
 
-def strip_overrides(headers: http.Headers) -> list[str]:
-    """Remove routing-override and proxy-only headers; returns the names removed."""
-    names = {name for name in headers if is_routing_override(name)}
-    for proxy_only in ("Proxy-Authorization", "Proxy-Connection"):
-        if proxy_only in headers:
-            names.add(proxy_only)
+def strip(headers: http.Headers, names: list[str]) -> None:
     for name in names:
         del headers[name]
-    return sorted(names, key=str.lower)
 
 
 def set_credential(headers: http.Headers, name: str, value: str) -> None:
     """``name: value`` in place of every header of that name the agent sent."""
-    if name in headers:
-        del headers[name]
-    headers[name] = value
+    headers[name] = value  # replaces every field of that name

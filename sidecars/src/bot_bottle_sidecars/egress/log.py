@@ -32,13 +32,15 @@ def _now() -> str:
 def clean(value: object) -> object:
     """``value`` with every string made printable-safe and bounded (recursively)."""
     if isinstance(value, str):
+        if value.isascii() and len(value) <= MAX_FIELD and value.isprintable():
+            return value
         try:
             text = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         except UnicodeEncodeError:  # surrogates that are not escaped bytes
             text = value.encode("utf-8", "backslashreplace").decode("ascii")
         return text if len(text) <= MAX_FIELD else text[:MAX_FIELD] + "…"
     if isinstance(value, dict):
-        return {str(clean(k)): clean(v) for k, v in value.items()}
+        return {k if type(k) is str else str(clean(k)): clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [clean(v) for v in value]
     if value is None or isinstance(value, bool | int | float):

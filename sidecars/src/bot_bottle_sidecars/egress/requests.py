@@ -32,7 +32,7 @@ from bot_bottle_sidecars.routes.paths import path_as_sent
 from bot_bottle_sidecars.routes.policy import Decision
 
 from . import patches, refusal
-from .headers import header_problem, set_credential, strip_overrides
+from .headers import scan_headers, set_credential, strip
 from .state import META, EgressState
 from .upstream import failure_cause, note_key
 
@@ -126,9 +126,9 @@ class Requests:
                 f" {tunnel.host}:{tunnel.port}",
                 route,
             ), []
-        problem = header_problem(req.headers)
-        if problem is not None:
-            return Decision(False, problem, route, ask=False), []
+        headers = scan_headers(req.headers)
+        if headers.problem is not None:
+            return Decision(False, headers.problem, route, ask=False), []
         if req.http_version not in ("HTTP/1.0", "HTTP/1.1"):
             return Decision(
                 False,
@@ -137,7 +137,7 @@ class Requests:
                 ask=False,
             ), []
         tls = req.scheme == "https"
-        host_values = list(req.headers.get_all("host"))
+        host_values = headers.hosts
         if req.authority:
             host_values.append(req.authority)
         sni = flow.client_conn.sni if flow.client_conn.tls else None
@@ -155,7 +155,8 @@ class Requests:
         )
         if not decision.allowed or decision.route is None:
             return decision, []
-        stripped = strip_overrides(req.headers)
+        stripped = headers.strip
+        strip(req.headers, stripped)
         auth = decision.route.auth
         if auth is not None:
             token = state.tokens.token(decision.route)

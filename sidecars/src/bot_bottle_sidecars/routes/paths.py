@@ -36,6 +36,7 @@ _PCT_TRIPLET = re.compile(r"%([0-9A-Fa-f]{2})")
 _PCT_MALFORMED = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _MULTI_SLASH = re.compile(r"/{2,}")
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x21-\x7e]")
 
 
 def _rfc3986(path: str) -> str:
@@ -68,7 +69,7 @@ def _decode(path: str) -> str:
 
 
 def _raw_problem(raw: str) -> str | None:
-    if any(c <= " " or c >= "\x7f" for c in raw):
+    if _NOT_PRINTABLE_ASCII.search(raw):
         return "holds a space, control or non-ASCII character (percent-encode it)"
     if "\\" in raw:
         return "holds a backslash"
@@ -167,7 +168,7 @@ def target_problem(target: str) -> str | None:
         return None  # OPTIONS *: no path at all
     if not target.startswith("/"):
         return f"request target {target[:200]!r} is not a path starting with '/'"
-    if any(c <= " " or c >= "\x7f" for c in target):
+    if _NOT_PRINTABLE_ASCII.search(target):
         return (
             f"request target {target[:200]!r} holds a space, control or non-ASCII character"
             " (percent-encode it)"
