@@ -96,8 +96,12 @@ class Upstream:
         elif is_ip_literal(name):
             address = (name, port)  # the route names this address itself
         else:
+            timeout = float(ctx.options.egress_connect_timeout)
             try:
-                address = (await pick_address(name, port), port)
+                address = (await asyncio.wait_for(pick_address(name, port), timeout), port)
+            except TimeoutError:
+                server.error = f"bot-bottle egress: looking up {name} timed out after {timeout:g} s"
+                return
             except socket.gaierror as exc:
                 server.error = (
                     f"bot-bottle egress: the name {name} does not resolve ({exc.strerror})"
