@@ -21,7 +21,14 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from bot_bottle_sidecars.routes import Route, parse_route
-from bot_bottle_sidecars.routes.wording import describe, quote, unknown_key_message
+from bot_bottle_sidecars.routes.wording import (
+    describe,
+    join_index,
+    join_key,
+    join_parts,
+    quote,
+    unknown_key_message,
+)
 from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
@@ -36,7 +43,6 @@ T = TypeVar("T")
 
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _WHOLE_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", re.ASCII)
-_PLAIN_KEY_RE = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 _MAPPING_KEY_NOTE = "Structuring mapping key"
 _MAPPING_VALUE_NOTE = "Structuring mapping value"
 
@@ -301,20 +307,6 @@ converter = make_converter()
 # --- errors → problems ----------------------------------------------------------------
 
 
-def join_key(path: str, key: object) -> str:
-    """``bottles`` + ``web`` → ``bottles.web``; odd keys go in brackets."""
-    if isinstance(key, str) and _PLAIN_KEY_RE.fullmatch(key):
-        return f"{path}.{key}" if path else key
-    if isinstance(key, str):
-        return f"{path}[{quote(key)}]"
-    text = repr(key)
-    return f"{path}[{text if len(text) <= 40 else text[:36] + '...'}]"
-
-
-def join_index(path: str, index: int) -> str:
-    return f"{path}[{index}]"
-
-
 def allowed_keys(cl: type) -> list[str]:
     internal = INTERNAL_FIELDS.get(cl, frozenset())
     return [f.name for f in attrs.fields(cl) if f.name not in internal]
@@ -327,17 +319,11 @@ def problems_from(exc: BaseException, file: Path, path: str) -> list[Problem]:
     return out
 
 
-def _join_parts(path: str, parts: tuple[str | int, ...]) -> str:
-    for part in parts:
-        path = join_index(path, part) if isinstance(part, int) else join_key(path, part)
-    return path
-
-
 def _walk(exc: BaseException, file: Path, path: str, out: list[Problem]) -> None:
     if isinstance(exc, Invalid):
         out.append(Problem(file, path, exc.message))
     elif isinstance(exc, InvalidParts):
-        out.extend(Problem(file, _join_parts(path, at), message) for at, message in exc.problems)
+        out.extend(Problem(file, join_parts(path, at), message) for at, message in exc.problems)
     elif isinstance(exc, ClassValidationError):
         with_notes, others = exc.group_exceptions()
         for sub, note in with_notes:

@@ -19,7 +19,6 @@ from .model import (
     Route,
     RouteAuth,
     RouteProblem,
-    join_where,
 )
 from .schema import check_route, parse_route, route_to_json
 
@@ -32,7 +31,6 @@ __all__ = [
     "RouteProblem",
     "check_route",
     "duplicate_hosts",
-    "join_where",
     "load_routes",
     "parse_route",
     "parse_routes",

@@ -6,10 +6,10 @@ them); the types hold no policy beyond answering which ports a route admits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .paths import Prefix
+from .wording import join_parts
 
 __all__ = [
     "DEFAULT_HTTPS_PORT",
@@ -19,7 +19,6 @@ __all__ = [
     "RouteAuth",
     "RouteProblem",
     "Where",
-    "join_where",
 ]
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -35,14 +34,7 @@ class RouteProblem:
     message: str
 
     def where(self, base: str = "") -> str:
-        return join_where(base, self.at)
-
-
-def join_where(base: str, at: Iterable[str | int]) -> str:
-    out = base
-    for part in at:
-        out = f"{out}[{part}]" if isinstance(part, int) else (f"{out}.{part}" if out else part)
-    return out
+        return join_parts(base, self.at)
 
 
 @dataclass(frozen=True)

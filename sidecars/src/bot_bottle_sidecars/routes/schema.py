@@ -47,7 +47,11 @@ class _Collect:
         self.problems.append(RouteProblem(at, message))
 
 
-def _str_list(value: object, at: Where, what: str, out: _Collect) -> list[str] | None:
+def _str_list(value: object, at: Where, what: str, empty: str, out: _Collect) -> list[str] | None:
+    """The strings of a non-empty list, or None (each problem added to ``out``).
+
+    ``empty`` says what an empty list would mean and what to write instead.
+    """
     if not isinstance(value, list):
         hint = f"; write it as a list: [{value}]" if isinstance(value, str) else ""
         out.add(at, f"{at[-1]} must be a list of {what}, got {describe(value)}{hint}")
@@ -58,7 +62,12 @@ def _str_list(value: object, at: Where, what: str, out: _Collect) -> list[str] |
             out.add((*at, i), f"expected a string, got {describe(item)}")
         else:
             items.append(item)
-    return items if len(items) == len(value) else None
+    if len(items) != len(value):
+        return None
+    if not items:
+        out.add(at, empty)
+        return None
+    return items
 
 
 def _host(obj: Mapping[str, object], out: _Collect) -> str | None:
@@ -78,15 +87,15 @@ def _host(obj: Mapping[str, object], out: _Collect) -> str | None:
 
 def _paths(value: object, out: _Collect) -> tuple[str, ...] | None:
     at: Where = ("path_allowlist",)
-    items = _str_list(value, at, "path prefixes", out)
+    items = _str_list(
+        value,
+        at,
+        "path prefixes",
+        "path_allowlist is empty, which would block the whole host; omit path_allowlist"
+        " to allow the whole host",
+        out,
+    )
     if items is None:
-        return None
-    if not items:
-        out.add(
-            at,
-            "path_allowlist is empty, which would block the whole host; omit path_allowlist"
-            " to allow the whole host",
-        )
         return None
     ok = True
     for i, prefix in enumerate(items):
@@ -99,14 +108,14 @@ def _paths(value: object, out: _Collect) -> tuple[str, ...] | None:
 
 def _methods(value: object, out: _Collect) -> tuple[str, ...] | None:
     at: Where = ("methods",)
-    items = _str_list(value, at, "HTTP methods", out)
+    items = _str_list(
+        value,
+        at,
+        "HTTP methods",
+        "methods is empty, which would block every request; omit methods to allow every method",
+        out,
+    )
     if items is None:
-        return None
-    if not items:
-        out.add(
-            at,
-            "methods is empty, which would block every request; omit methods to allow every method",
-        )
         return None
     ok = True
     for i, method in enumerate(items):

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime
 import difflib
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 
-__all__ = ["describe", "quote", "unknown_key_message"]
+__all__ = ["describe", "join_index", "join_key", "join_parts", "quote", "unknown_key_message"]
+
+_PLAIN_KEY_RE = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 
 
 def quote(value: object, limit: int = 60) -> str:
@@ -56,3 +59,27 @@ def unknown_key_message(key: object, allowed: Sequence[str]) -> str:
         if close:
             message += f" (did you mean {close[0]!r}?)"
     return message + f"; allowed keys: {', '.join(allowed)}"
+
+
+# --- where in a file ---------------------------------------------------------------
+
+
+def join_key(path: str, key: object) -> str:
+    """``bottles`` + ``web`` → ``bottles.web``; odd keys go in brackets."""
+    if isinstance(key, str) and _PLAIN_KEY_RE.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    if isinstance(key, str):
+        return f"{path}[{quote(key)}]"
+    text = repr(key)
+    return f"{path}[{text if len(text) <= 40 else text[:36] + '...'}]"
+
+
+def join_index(path: str, index: int) -> str:
+    return f"{path}[{index}]"
+
+
+def join_parts(path: str, parts: Iterable[str | int]) -> str:
+    """``path`` followed by keys and list indexes, e.g. ``("auth", "scheme")``."""
+    for part in parts:
+        path = join_index(path, part) if isinstance(part, int) else join_key(path, part)
+    return path
