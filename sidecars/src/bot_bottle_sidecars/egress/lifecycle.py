@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 
-from mitmproxy import ctx, exceptions
+from mitmproxy import connection, ctx, exceptions
 from mitmproxy.addonmanager import Loader
 
 from bot_bottle_sidecars import layout
@@ -24,7 +24,7 @@ from bot_bottle_sidecars.routes.policy import Policy
 from .addresses import parse_pins
 from .connections import close_clients
 from .ready import remove_ready_file, write_ready_file
-from .state import EgressState
+from .state import EgressState, Tunnel
 from .tokens import TokenSlots
 
 __all__ = ["Lifecycle"]
@@ -174,18 +174,15 @@ class Lifecycle:
     def _close_disallowed(self) -> int:
         state = self.state
 
-        def gone(client: object) -> bool:
-            client_id = getattr(client, "id", "")
+        def gone(client: connection.Client) -> bool:
+            client_id = client.id
             for host, port in state.plain_targets.get(client_id, ()):
                 if not state.policy.tunnel(host, port).allowed:
                     return True  # e.g. a WebSocket opened by a plain proxy request
             tunnel = state.tunnels.get(client_id)
             if tunnel is None or not tunnel.decision.allowed:
                 return False  # plain requests are checked one by one; denied tunnels carry nothing
-            now = state.policy.tunnel(tunnel.host, tunnel.port)
-            was = tunnel.decision.route
-            if not now.allowed or now.route is None or was is None:
-                return True
-            return now.route.tls_passthrough != was.tls_passthrough
+            now = Tunnel(tunnel.host, tunnel.port, state.policy.tunnel(tunnel.host, tunnel.port))
+            return not now.decision.allowed or now.passthrough != tunnel.passthrough
 
         return len(close_clients(gone))

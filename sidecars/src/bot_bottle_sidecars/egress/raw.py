@@ -54,7 +54,6 @@ class RawGuard:
             logger.exception("egress: tcp_start failed")
             reason = f"internal error: {exc}"
         flow.metadata[META] = "deny"
-        state.denied_servers.add(flow.server_conn.id)
         flow.server_conn.error = f"bot-bottle egress: {reason}"
         if flow.killable:
             flow.kill()

@@ -1,7 +1,7 @@
 """Every HTTP request the agent sends: decide, apply the verdict, then log it.
 
-Decided in ``requestheaders`` (every request of every tunnel, HTTP/1 keep-alive
-and HTTP/2 streams alike, before any body moves), on what the server could see:
+Decided in ``requestheaders`` (every request, each one on a keep-alive
+connection too, before any body moves), on what the server could see:
 
 1. a request inside a denied tunnel is refused with the tunnel's reason;
 2. headers a server could read differently (:mod:`.headers`) are refused;
@@ -27,7 +27,7 @@ import logging
 from mitmproxy import ctx, http
 from mitmproxy.utils import human
 
-from bot_bottle_sidecars.routes.hosts import authority_mismatch, normalize_host
+from bot_bottle_sidecars.routes.hosts import authority_mismatch, normalize_host, shown_host
 from bot_bottle_sidecars.routes.paths import path_as_sent
 from bot_bottle_sidecars.routes.policy import Decision
 
@@ -39,13 +39,6 @@ from .upstream import failure_cause, note_key
 __all__ = ["Requests"]
 
 logger = logging.getLogger(__name__)
-
-
-def _safe_host(host: str) -> str:
-    try:
-        return normalize_host(host)
-    except ValueError:
-        return repr(host[:100])
 
 
 class Requests:
@@ -61,41 +54,37 @@ class Requests:
         if verdict is None:
             self._check(flow)
         elif verdict == "deny" and flow.response is None:
-            flow.response = refusal.denied("request denied", _safe_host(flow.request.host), None)
+            flow.response = refusal.denied("request denied", shown_host(flow.request.host), None)
 
     # ------------------------------------------------------------------ deciding
 
     def _check(self, flow: http.HTTPFlow) -> None:
         req = flow.request
+        method = req.data.method.decode("latin-1")
+        target = req.data.path.decode("latin-1")
         stripped: list[str] = []
         if flow.error is not None:
             # mitmproxy refused the request itself (malformed framing, say) and answers it
             # with a 400; it still passes through here once.
-            flow.metadata[META] = "deny"
-            self.state.log.decision(
-                "request",
-                False,
-                host=_safe_host(req.host) if req.host else None,
-                port=req.port or None,
-                method=req.data.method.decode("latin-1"),
-                path=path_as_sent(req.data.path.decode("latin-1")),
-                reason=f"malformed request, refused by the HTTP parser: {flow.error.msg}",
-            )
-            return
-        try:
-            decision, stripped = self._decide(flow)
-        except Exception as exc:  # fail closed
-            logger.exception("egress: request check failed")
-            decision = Decision(False, f"internal error: {exc}", ask=False)
-        host = _safe_host(req.host)
-        path = path_as_sent(req.data.path.decode("latin-1"))
+            reason = f"malformed request, refused by the HTTP parser: {flow.error.msg}"
+            decision = Decision(False, reason, ask=False)
+        else:
+            try:
+                decision, stripped = self._decide(flow, method, target)
+            except Exception as exc:  # fail closed
+                logger.exception("egress: request check failed")
+                decision = Decision(False, f"internal error: {exc}", ask=False)
+        host = shown_host(req.host) if req.host else None
+        path = path_as_sent(target)
         if decision.allowed:
             flow.metadata[META] = "allow"
             if flow.client_conn.id not in self.state.tunnels:
                 # Remembered so a reload can close the connection (an upgraded one
                 # carries no more requests to check).
                 targets = self.state.plain_targets.setdefault(flow.client_conn.id, set())
-                targets.add((host, req.port))
+                targets.add((host or "", req.port))
+        elif flow.error is not None:
+            flow.metadata[META] = "deny"
         else:
             self._deny(flow, decision, host, path)
         extra = {"stripped": stripped} if stripped else {}
@@ -103,15 +92,15 @@ class Requests:
             "request",
             decision.allowed,
             host=host,
-            port=req.port,
-            method=req.data.method.decode("latin-1"),
+            port=req.port or None,
+            method=method,
             path=path,
             route=self.state.route_name(decision.route),
             reason=decision.reason,
             **extra,
         )
 
-    def _decide(self, flow: http.HTTPFlow) -> tuple[Decision, list[str]]:
+    def _decide(self, flow: http.HTTPFlow, method: str, target: str) -> tuple[Decision, list[str]]:
         req = flow.request
         state = self.state
         tunnel = state.tunnels.get(flow.client_conn.id)
@@ -137,26 +126,17 @@ class Requests:
                 ask=False,
             ), []
         tls = req.scheme == "https"
-        host_values = headers.hosts
-        if req.authority:
-            host_values.append(req.authority)
+        host_values = [*headers.hosts, req.authority] if req.authority else headers.hosts
         sni = flow.client_conn.sni if flow.client_conn.tls else None
         mismatch = authority_mismatch(
             host, req.port, host_values, sni, default_port=443 if tls else 80
         )
         if mismatch is not None:
             return Decision(False, mismatch, route, ask=False), []
-        decision = state.policy.request(
-            host,
-            req.port,
-            tls=tls,
-            method=req.data.method.decode("latin-1"),
-            target=req.data.path.decode("latin-1"),
-        )
+        decision = state.policy.request(host, req.port, tls=tls, method=method, target=target)
         if not decision.allowed or decision.route is None:
             return decision, []
-        stripped = headers.strip
-        strip(req.headers, stripped)
+        strip(req.headers, headers.strip)
         auth = decision.route.auth
         if auth is not None:
             token = state.tokens.token(decision.route)
@@ -167,13 +147,13 @@ class Requests:
                     f" {auth.token_ref})",
                     decision.route,
                     ask=False,
-                ), stripped
+                ), headers.strip
             set_credential(req.headers, auth.header_name, auth.header_value(token))
-        return decision, stripped
+        return decision, headers.strip
 
     # ------------------------------------------------------------------ refusing
 
-    def _deny(self, flow: http.HTTPFlow, decision: Decision, host: str, path: str) -> None:
+    def _deny(self, flow: http.HTTPFlow, decision: Decision, host: str | None, path: str) -> None:
         flow.metadata[META] = "deny"
         flow.response = refusal.denied(decision.reason, host, path, decision.ask)
         try:
@@ -210,7 +190,7 @@ class Requests:
         if flow.metadata.get(META) != "allow" or flow.response is not None or flow.error is None:
             return
         try:
-            host = _safe_host(flow.request.host)
+            host = shown_host(flow.request.host)
             key = note_key(flow.client_conn.id, flow.request.host, flow.request.port)
             note = self.state.upstream_notes.pop(key, None)
             refused = note.refused if note is not None else None

@@ -26,6 +26,12 @@ class Tunnel:
     port: int
     decision: Decision
 
+    @property
+    def passthrough(self) -> bool:
+        """Allowed, to a ``tls_passthrough`` route."""
+        route = self.decision.route
+        return self.decision.allowed and route is not None and route.tls_passthrough
+
 
 @dataclass(frozen=True)
 class UpstreamNote:
@@ -45,7 +51,6 @@ class EgressState:
     # client id -> (host, port) its plain (tunnel-less) proxy requests were allowed to
     plain_targets: dict[str, set[tuple[str, int]]] = field(default_factory=dict)
     refused_tls: set[str] = field(default_factory=set)  # client ids whose handshake is refused
-    denied_servers: set[str] = field(default_factory=set)  # server ids that must never connect
     # (client id, host, port) -> what went wrong upstream, for the request's error page
     upstream_notes: dict[tuple[str, str, int], UpstreamNote] = field(default_factory=dict)
     fatal: str | None = None

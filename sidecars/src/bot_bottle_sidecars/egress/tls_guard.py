@@ -12,20 +12,13 @@ import logging
 
 from mitmproxy import tls
 
-from bot_bottle_sidecars.routes.hosts import normalize_host
+from bot_bottle_sidecars.routes.hosts import shown_host
 
 from .state import EgressState
 
 __all__ = ["TlsGuard"]
 
 logger = logging.getLogger(__name__)
-
-
-def _sni_name(sni: str) -> str:
-    try:
-        return normalize_host(sni)
-    except ValueError:
-        return repr(sni[:100])
 
 
 class TlsGuard:
@@ -45,25 +38,16 @@ class TlsGuard:
             else:
                 host, port = tunnel.host, tunnel.port
                 route = self.state.route_name(tunnel.decision.route)
-                if sni is not None and _sni_name(sni) != host:
-                    reason = f"TLS SNI {_sni_name(sni)} does not match the CONNECT target {host}"
-                elif (
-                    tunnel.decision.allowed
-                    and tunnel.decision.route is not None
-                    and tunnel.decision.route.tls_passthrough
-                    and sni is None
-                ):
+                if sni is not None and shown_host(sni) != host:
+                    reason = f"TLS SNI {shown_host(sni)} does not match the CONNECT target {host}"
+                elif tunnel.passthrough and sni is None:
                     # Unopened TLS is forwarded as sent: its SNI must be readable and the
                     # route's (mitmproxy reads an SNI it cannot parse as none at all).
                     reason = (
                         f"TLS to the tls_passthrough route {host} must name it in its SNI"
                         " (none, or none that could be read, was sent)"
                     )
-                elif (
-                    tunnel.decision.allowed
-                    and tunnel.decision.route is not None
-                    and tunnel.decision.route.tls_passthrough
-                ):
+                elif tunnel.passthrough:
                     data.ignore_connection = True
                     self.state.log.decision(
                         "tls",
@@ -71,7 +55,7 @@ class TlsGuard:
                         host=host,
                         port=port,
                         route=route,
-                        reason=f"tls_passthrough route (SNI {_sni_name(sni or '')})",
+                        reason=f"tls_passthrough route (SNI {shown_host(sni or '')})",
                     )
                     return
                 else:
@@ -85,7 +69,7 @@ class TlsGuard:
         self.state.log.decision(
             "tls",
             False,
-            host=host or (sni and _sni_name(sni)),
+            host=host or (sni and shown_host(sni)),
             port=port,
             route=route,
             reason=reason,

@@ -58,13 +58,13 @@ class Tunnels:
             host = normalize_host(req.host)
             decision = self.state.policy.tunnel(host, req.port)
             self.state.tunnels[flow.client_conn.id] = Tunnel(host, req.port, decision)
-        except ValueError as exc:
-            decision = Decision(False, f"CONNECT target {req.host[:100]!r} is not a host: {exc}")
-        except Exception as exc:  # fail closed
-            logger.exception("egress: http_connect failed")
-            decision = Decision(False, f"internal error: {exc}", ask=False)
-        if host is None or flow.client_conn.id not in self.state.tunnels:
-            # Refused at the CONNECT: there is no name to complete TLS for.
+        except Exception as exc:  # no host (or a failure): refused at the CONNECT, fail closed
+            if isinstance(exc, ValueError):
+                reason = f"CONNECT target {req.host[:100]!r} is not a host: {exc}"
+            else:
+                logger.exception("egress: http_connect failed")
+                reason = f"internal error: {exc}"
+            decision = Decision(False, reason, ask=False)
             flow.metadata[META] = "deny"
             flow.response = refusal.denied(decision.reason, None, None, ask=False)
         self.state.log.decision(

@@ -17,14 +17,13 @@ for the next request to the same host (its reuse match compares addresses).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 
 from mitmproxy import connection, ctx, tls
 from mitmproxy.proxy import server_hooks
 
-from bot_bottle_sidecars.routes.hosts import is_ip_literal, normalize_host
+from bot_bottle_sidecars.routes.hosts import is_ip_literal, normalize_host, shown_host
 
 from .addresses import UpstreamRefused, pick_address
 from .state import EgressState, UpstreamNote
@@ -37,9 +36,7 @@ _NAME = "_bot_bottle_name"
 
 
 def note_key(client_id: str, host: str, port: int) -> tuple[str, str, int]:
-    with contextlib.suppress(ValueError):
-        host = normalize_host(host)
-    return client_id, host, port
+    return client_id, shown_host(host), port
 
 
 def failure_cause(message: str, note: UpstreamNote | None) -> tuple[int, str]:
@@ -76,10 +73,6 @@ class Upstream:
     async def _admit(self, data: server_hooks.ServerConnectionHookData) -> None:
         state, server = self.state, data.server
         host, port = str(server.address[0]), int(server.address[1])
-        if server.id in state.denied_servers:
-            state.denied_servers.discard(server.id)
-            server.error = "bot-bottle egress: connection denied"
-            return
         tunnel = state.tunnels.get(data.client.id)
         if tunnel is not None and not tunnel.decision.allowed:
             server.error = f"bot-bottle egress: {tunnel.decision.reason}"
@@ -130,7 +123,6 @@ class Upstream:
 
     def server_disconnected(self, data: server_hooks.ServerConnectionHookData) -> None:
         self._disarm(data.server)
-        self.state.denied_servers.discard(data.server.id)
 
     def tls_established_server(self, data: tls.TlsData) -> None:
         self._disarm(data.conn)

@@ -20,6 +20,7 @@ __all__ = [
     "host_problem",
     "is_ip_literal",
     "normalize_host",
+    "shown_host",
     "split_host_port",
 ]
 
@@ -96,6 +97,14 @@ def normalize_host(host: str) -> str:
         if not _LABEL.fullmatch(label):
             raise ValueError(f"{host!r} is not a valid host name (bad label {label!r})")
     return h
+
+
+def shown_host(host: str) -> str:
+    """``host`` as a message or log line shows it: normalised, or quoted when it is no host."""
+    try:
+        return normalize_host(host)
+    except ValueError:
+        return repr(host[:100])
 
 
 def host_problem(raw: str) -> str | None:

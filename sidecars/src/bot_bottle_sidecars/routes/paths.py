@@ -30,7 +30,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-__all__ = ["Prefix", "check_path", "path_as_sent", "prefix_problem", "target_problem"]
+__all__ = [
+    "Prefix",
+    "allowlist_problem",
+    "check_path",
+    "path_as_sent",
+    "prefix_problem",
+    "target_problem",
+]
 
 _PCT_TRIPLET = re.compile(r"%([0-9A-Fa-f]{2})")
 _PCT_MALFORMED = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -69,8 +76,7 @@ def _decode(path: str) -> str:
 
 
 def _raw_problem(raw: str) -> str | None:
-    if _NOT_PRINTABLE_ASCII.search(raw):
-        return "holds a space, control or non-ASCII character (percent-encode it)"
+    """What the raw path holds that servers decode differently (printable ASCII assumed)."""
     if "\\" in raw:
         return "holds a backslash"
     if _PCT_MALFORMED.search(raw):
@@ -125,6 +131,8 @@ def prefix_problem(text: str) -> str | None:
         return f"path {text!r} must not contain ';'"
     if "//" in text:
         return f"path {text!r} must not contain '//'"
+    if _NOT_PRINTABLE_ASCII.search(text):
+        return f"path {text!r} holds a space, control or non-ASCII character (percent-encode it)"
     problem = _raw_problem(text)
     if problem:
         return f"path {text!r} {problem}"
@@ -185,9 +193,13 @@ def check_path(target: str, prefixes: Iterable[Prefix]) -> str | None:
     """
     if target == "*":
         return "the asterisk-form request target has no path"
-    problem = target_problem(target)
-    if problem is not None:
-        return problem
+    return target_problem(target) or allowlist_problem(target, prefixes)
+
+
+def allowlist_problem(target: str, prefixes: Iterable[Prefix]) -> str | None:
+    """:func:`check_path` for a ``target`` that :func:`target_problem` has passed."""
+    if target == "*":
+        return "the asterisk-form request target has no path"
     raw = path_as_sent(target)
     shown = raw[:200]
     problem = _raw_problem(raw)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from .headers import is_token
 from .hosts import is_ip_literal, normalize_host
 from .model import Route
-from .paths import check_path, target_problem
+from .paths import allowlist_problem, target_problem
 
 __all__ = ["REFUSED_METHODS", "Decision", "Policy"]
 
@@ -113,7 +113,7 @@ class Policy:
                 route,
             )
         if route.prefixes is not None:
-            problem = check_path(target, route.prefixes)
+            problem = allowlist_problem(target, route.prefixes)
             if problem is not None:
                 return Decision(False, f"{problem} (host {h})", route)
         if route.auth is not None and not tls:
