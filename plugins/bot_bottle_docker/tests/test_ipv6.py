@@ -28,6 +28,7 @@ def test_the_kernel_is_asked_inside_a_container(docker_client, base_image):
     )
     try:
         # The engine is local in the tests: its kernel is this one.
-        assert ipv6.kernel_has_ipv6(c) is Path("/proc/sys/net/ipv6").is_dir()
+        out = c.exec_run(["sh", "-c", ipv6.PROBE]).output.decode()
+        assert ipv6.kernel_has_ipv6(out) is Path("/proc/sys/net/ipv6").is_dir()
     finally:
         c.remove(force=True)

@@ -89,8 +89,12 @@ def agent_env(request: PrepareRequest) -> dict[str, str]:
     return env
 
 
-def _wait_ready(container: Container, progress: Progress) -> None:
-    """Poll (with backoff) until egress says it is ready, or fail with its logs."""
+def _wait_ready(container: Container, progress: Progress, then: str = "true") -> str:
+    """Poll (with backoff) until egress says it is ready, or fail with its logs.
+
+    The exec that finds it ready also runs the shell snippet ``then``; its output
+    is returned.
+    """
     deadline = time.monotonic() + READY_TIMEOUT_S
     delay = 0.05
     while True:
@@ -101,8 +105,9 @@ def _wait_ready(container: Container, progress: Progress) -> None:
                 f"The sidecar bundle {container.name} stopped while starting "
                 f"(status {container.status}). Its last output:\n{logs}"
             )
-        if container.exec_run(["test", "-f", EGRESS_READY]).exit_code == 0:
-            return
+        probe = container.exec_run(["sh", "-c", f"test -f {EGRESS_READY} || exit 1; {then}"])
+        if probe.exit_code == 0:
+            return probe.output.decode(errors="replace")
         if time.monotonic() > deadline:
             raise LaunchFailed(
                 f"The sidecar bundle {container.name} was not ready after {READY_TIMEOUT_S:.0f} s."
@@ -380,9 +385,9 @@ def launch(
         volume = _workspace_volume(client, request, undo)
         progress("starting sidecars")
         bundle = _sidecars(client, request, sidecars_image, nets, opts, undo)
-        _wait_ready(bundle, progress)
+        probed = _wait_ready(bundle, progress, then=ipv6.PROBE)
         progress(f"starting agent ({plan.runtime})")
-        sysctls = ipv6.agent_sysctls(ipv6.kernel_has_ipv6(bundle))
+        sysctls = ipv6.agent_sysctls(ipv6.kernel_has_ipv6(probed))
         agent = _agent(client, request, plan, nets.internal, volume, sysctls, undo)
         install_ca(bundle, agent)
         user = _agent_user(agent)
