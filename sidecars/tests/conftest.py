@@ -382,21 +382,15 @@ def make_egress_env(certs: Certs, upstream: Upstream) -> Callable[..., dict[str,
 # --------------------------------------------------------------------------- a listener that counts
 
 
-class CountingListener:
-    """A TCP listener on 127.0.0.1 that records what each accepted connection sent.
-
-    Stands in for a service the proxy must never reach (ssh, DNS, a closed port's
-    neighbour): a test asserts ``accepted == 0``.
-    """
+class LoopbackServer:
+    """A TCP server on 127.0.0.1 that hands each accepted connection to :meth:`handle`,
+    one at a time, on a thread of its own."""
 
     def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.accepted = 0
-        self.expect_accepts = 0  # what the ``listener`` fixture checks at the end of a test
-        self.received: list[bytes] = []
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
         while True:
@@ -405,17 +399,36 @@ class CountingListener:
             except OSError:
                 return
             self.accepted += 1
-            conn.settimeout(2)
-            try:
-                self.received.append(conn.recv(65536))
-                conn.sendall(self.received[-1])  # echo, so a relay would be visible
-            except OSError:
-                pass
-            finally:
-                conn.close()
+            self.handle(conn)
+
+    def handle(self, conn: socket.socket) -> None:
+        conn.close()
 
     def close(self) -> None:
         self.sock.close()
+
+
+class CountingListener(LoopbackServer):
+    """Records what each accepted connection sent, and echoes it.
+
+    Stands in for a service the proxy must never reach (ssh, DNS, a closed port's
+    neighbour): a test asserts ``accepted == 0``.
+    """
+
+    def __init__(self) -> None:
+        self.expect_accepts = 0  # what the ``listener`` fixture checks at the end of a test
+        self.received: list[bytes] = []
+        super().__init__()
+
+    def handle(self, conn: socket.socket) -> None:
+        conn.settimeout(2)
+        try:
+            self.received.append(conn.recv(65536))
+            conn.sendall(self.received[-1])  # echo, so a relay would be visible
+        except OSError:
+            pass
+        finally:
+            conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,13 @@ import json
 import socket
 import ssl
 import subprocess
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
 from bot_bottle_sidecars.egress.addresses import address_problem
 from bot_bottle_testing.certs import make_certs
+from conftest import LoopbackServer
 from egress_client import assert_denied, https
 
 # --------------------------------------------------------------------------- address ranges
@@ -68,46 +68,32 @@ def test_public_answers_pass(address):
 # --------------------------------------------------------------------------- fake upstreams
 
 
-class _Silent:
+class _Silent(LoopbackServer):
     """Accepts connections and never answers (a black-holed service)."""
 
     def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
         self.held: list[socket.socket] = []
-        threading.Thread(target=self._run, daemon=True).start()
+        super().__init__()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(conn)
+    def handle(self, conn: socket.socket) -> None:
+        self.held.append(conn)
 
 
-class _ForeignTls:
+class _ForeignTls(LoopbackServer):
     """An HTTPS server whose certificate comes from a CA egress does not trust."""
 
     def __init__(self, tmp) -> None:
         certs = make_certs(tmp, ["badcert.example.test"])
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(certs.server_cert, certs.server_key)
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._run, daemon=True).start()
+        super().__init__()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                with self.ctx.wrap_socket(conn, server_side=True) as tls:
-                    tls.recv(1)
-            except (OSError, ssl.SSLError):
-                pass
+    def handle(self, conn: socket.socket) -> None:
+        try:
+            with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(1)
+        except (OSError, ssl.SSLError):
+            pass
 
 
 def _closed_port() -> int:
