@@ -27,6 +27,7 @@ from .plan import (
     AuthProvision,
     Availability,
     BackendPlan,
+    BoundaryReport,
     CleanupItem,
     CleanupOutcome,
     DeployKey,
@@ -112,8 +113,13 @@ class Backend(_Target):
         plan: BackendPlan,
         provision: Sequence[ProvisionStep],
         progress: Progress,
-    ) -> None:
-        self._call("launch", request=request, plan=plan, provision=provision, progress=progress)
+    ) -> BoundaryReport | None:
+        return self._call(
+            "launch", request=request, plan=plan, provision=provision, progress=progress
+        )
+
+    def check_boundary(self, slug: str) -> BoundaryReport:
+        return self._call("check_boundary", slug=slug)
 
     def attach_argv(self, slug: str, argv: Sequence[str], tty: bool = True) -> list[str]:
         return self._call("attach_argv", slug=slug, argv=argv, tty=tty)

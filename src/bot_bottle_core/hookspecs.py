@@ -33,6 +33,7 @@ from .plan import (
     AuthProvision,
     Availability,
     BackendPlan,
+    BoundaryReport,
     CleanupItem,
     CleanupOutcome,
     DeployKey,
@@ -83,13 +84,18 @@ def launch(
     plan: BackendPlan,
     provision: Sequence[ProvisionStep],
     progress: Progress,
-) -> None:
+) -> BoundaryReport | None:
     """Create and start the bottle that ``prepare`` planned.
 
     Targeted. Build images (reporting through ``progress``), create networks,
     sidecars and the agent, then apply the provider's ``provision`` steps
     inside it. On any failure remove everything created so far before
     raising, so nothing half-made is left behind.
+
+    Return the boundary self-check's report when the launch ran it itself
+    (cheaper where it can share a step with the launch; see
+    ``check_boundary``), or ``None`` and the core calls ``check_boundary``.
+    Either way the core tears the bottle down when a probe got through.
     """
 
 
@@ -99,6 +105,20 @@ def attach_argv(slug: str, argv: Sequence[str], tty: bool) -> list[str]:
 
     Targeted. The core runs it in the foreground (for Docker this is the one
     place the ``docker exec -it`` CLI is used).
+    """
+
+
+@hookspec
+def check_boundary(slug: str) -> BoundaryReport:
+    """Prove the running bottle ``slug``'s boundary from inside its agent.
+
+    Targeted. Run the probes of :mod:`bot_bottle_sidecars.boundary` in the
+    agent, as the agent user, against this bottle's own addresses: no default
+    route, no outside name resolves, this host's and the bottle's other
+    addresses and the upstream side of egress unreachable, no capability,
+    ``no_new_privs`` set, no engine socket, and egress refusing an unrouted
+    host with its 403. Touch nothing outside the bottle's networks and this
+    host. Return every verdict; raise only when the probe could not run.
     """
 
 
@@ -256,6 +276,7 @@ KIND_HOOKS: dict[str, frozenset[str]] = {
             "prepare",
             "launch",
             "attach_argv",
+            "check_boundary",
             "stop",
             "snapshot",
             "enumerate_active",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import attrs
+from bot_bottle_sidecars.boundary import ProbeResult
 
 from .config import Agent, Bottle, Route, RouteAuth, Settings
 
@@ -185,3 +186,30 @@ class DeployKey:
     api_url: str
     repo: str
     key_id: str
+
+
+@attrs.frozen
+class BoundaryReport:
+    """The boundary self-check of one bottle: every probe's verdict.
+
+    A probe ``held`` when the boundary stopped it; one that did not names what
+    it reached in its ``detail``.
+    """
+
+    slug: str
+    results: tuple[ProbeResult, ...]
+    checked_at: str = attrs.field(factory=lambda: _now())
+
+    @property
+    def ok(self) -> bool:
+        return all(r.held for r in self.results)
+
+    @property
+    def failures(self) -> list[ProbeResult]:
+        return [r for r in self.results if not r.held]
+
+
+def _now() -> str:
+    from .state import now_iso  # state imports cattrs lazily; keep plan light
+
+    return now_iso()

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
+from . import boundary
 from .errors import BotBottleError
 from .preparation import Prepared
 from .state import StateStore
@@ -43,9 +44,11 @@ def run_foreground(argv: Sequence[str]) -> int:
 
 
 def launch(prepared: Prepared, echo: Echo) -> None:
+    """Launch the bottle and prove its boundary; a bottle that fails is gone on return."""
     req = prepared.request
     steps = prepared.provider.provision_steps(req.agent, supervise_url=None)
-    prepared.backend.launch(req, prepared.plan, steps, echo)
+    launched = prepared.backend.launch(req, prepared.plan, steps, echo)
+    boundary.enforce(prepared.backend, req, launched, echo)
 
 
 def attach(prepared: Prepared) -> int:

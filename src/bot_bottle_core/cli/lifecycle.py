@@ -105,7 +105,7 @@ def start(
     sys.exit(running.attach_and_settle(prepared, app.store, _echo_err))
 
 
-def _existing(app: AppContext, slug: str) -> Metadata:
+def existing(app: AppContext, slug: str) -> Metadata:
     if not is_slug(slug) or not app.store.path(slug).is_dir():
         raise BotBottleError(
             f"Unknown slug '{slug}': no bottle state in {app.store.root}. "
@@ -120,7 +120,7 @@ def _existing(app: AppContext, slug: str) -> Metadata:
 @pass_ctx
 def resume(app: AppContext, slug: str, yes: bool) -> None:
     """Relaunch a preserved bottle with the same SLUG, its workspace and transcript."""
-    meta = _existing(app, slug)
+    meta = existing(app, slug)
     live = {b.slug for b in app.plugins.enumerate_active().results}
     if slug in live:
         raise BotBottleError(
@@ -159,7 +159,7 @@ def resume(app: AppContext, slug: str, yes: bool) -> None:
 @pass_ctx
 def attach(app: AppContext, slug: str) -> None:
     """Re-enter the running bottle SLUG (the agent continues its session)."""
-    meta = _existing(app, slug)
+    meta = existing(app, slug)
     backend = app.plugins.backend(meta.backend)
     provider = app.plugins.provider(meta.provider)
     spec = attrs.evolve(find_agent(app.config, meta.agent), label=meta.label, color=meta.color)
@@ -180,7 +180,7 @@ def stop(app: AppContext, slug: str) -> None:
             app.plugins.backend(live[0].backend).stop(slug, preserve=False, progress=_echo_err)
             click.echo(f"stopped {slug} (it had no state in {app.store.root})", err=True)
             return
-    meta = _existing(app, slug)
+    meta = existing(app, slug)
     backend = app.plugins.backend(meta.backend)
     backend.stop(slug, preserve=False, progress=_echo_err)
     app.store.remove(slug)
