@@ -1,5 +1,11 @@
 """`start --yes` until the agent's first command runs, images warm (target <= 3 s on runc).
 
+It also prices the boundary self-check (target: adds <= 100 ms to start): in a
+live bottle, the launch's own steps with the check (the CA and the probe copied
+in, the agent user read and every probe run in one exec, the targets read from
+the engine) against the same steps without it (the CA alone, the agent user
+read).
+
 Runs the real CLI on the built-in demo agent (the shell provider) with the
 local base image, reads its progress lines as they come to time each
 phase, and has the agent's shell print a timestamp as its first command.
@@ -21,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import BASE_IMAGE, DEMO_TOKEN_ENV
+from _common import BASE_IMAGE, DEMO_TOKEN_ENV, timed
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -64,6 +70,59 @@ def one_run(home: str) -> tuple[float, list[tuple[float, str]], float]:
     return first_cmd, marks, end
 
 
+def check_cost(home: str, runs: int) -> str:
+    """Median extra time the self-check adds to a launch, measured in one live bottle."""
+    from bot_bottle_docker import archive, launch, names
+
+    env = dict(BOT_BOTTLE_HOME=home, BOT_BOTTLE_DOCKER_OUTBOUND_INTERNAL="1", **DEMO_TOKEN_ENV)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot_bottle_core", "start", "demo", "--yes"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ, **env),
+    )
+    # The shell prints its hostname (the slug) once the bottle is up, and waits.
+    proc.stdin.write("hostname\n")
+    proc.stdin.flush()
+    slug = proc.stdout.readline().strip()
+    import docker
+
+    client = docker.from_env()
+    try:
+        agent = client.containers.get(names.agent_container(slug))
+        bundle = client.containers.get(names.sidecars_container(slug))
+
+        def without() -> None:
+            cert = archive.read_file(bundle, launch.EGRESS_CA_CERT)
+            agent.put_archive("/", archive.tar_at([("/tmp/bench-ca.crt", cert, 0o644)], 0, 0))
+            agent.exec_run(["sh", "-c", "id -u; id -g"], workdir=launch.WORKSPACE)
+
+        def with_check() -> None:
+            cert = archive.read_file(bundle, launch.EGRESS_CA_CERT)
+            files = [("/tmp/bench-ca.crt", cert, 0o644), *launch.boundary.install_files(bundle)]
+            agent.put_archive("/", archive.tar_at(files, 0, 0))
+            _, report = launch.prove_boundary(client, agent, slug)
+            assert report.ok, report.failures
+            probes.append(len(report.results))
+
+        probes: list[int] = []
+        base = timed(without, runs)
+        full = timed(with_check, runs)
+    finally:
+        proc.stdin.write("exit 0\n")
+        proc.stdin.close()
+        proc.wait(timeout=120)
+        client.close()
+    added = statistics.median(full) - statistics.median(base)
+    return (
+        f"boundary self-check adds {added * 1000:.0f} ms to start (median of {runs}: "
+        f"{statistics.median(full) * 1000:.0f} ms with it, {statistics.median(base) * 1000:.0f} ms "
+        f"for the same steps without it; {probes[-1]} probes)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -88,6 +147,11 @@ def main() -> None:
     rows = [*median_run[1], (median_run[0], "first command ran in the agent")]
     for t, line in sorted(rows):
         print(f"  {t:6.2f}  {line[:90]}")
+    with tempfile.TemporaryDirectory() as home:
+        Path(home, "manifest.yaml").write_text(
+            f"settings:\n  base_image: {BASE_IMAGE}\n  build_ca_bundle: {CA_BUNDLE}\n"
+        )
+        print(check_cost(home, max(args.runs * 2, 10)))
 
 
 if __name__ == "__main__":

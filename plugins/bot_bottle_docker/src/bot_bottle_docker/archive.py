@@ -21,6 +21,11 @@ def tar_of(files: Iterable[tuple[str, bytes, int]], uid: int, gid: int) -> bytes
     return buf.getvalue()
 
 
+def tar_at(files: Iterable[tuple[str, bytes, int]], uid: int, gid: int) -> bytes:
+    """A tar of files at absolute ``path``s, to put at ``/`` (the engine makes the parents)."""
+    return tar_of(((p.lstrip("/"), data, mode) for p, data, mode in files), uid, gid)
+
+
 def read_file(container: Container, path: str) -> bytes:
     """The contents of one regular file inside ``container``."""
     stream, _ = container.get_archive(path)

@@ -22,10 +22,17 @@ from bot_bottle_sidecars import context_dir as sidecars_context
 from bot_bottle_sidecars import layout
 from docker.models.containers import Container
 
-from bot_bottle_core.plan import BackendPlan, PrepareRequest, ProvisionStep, RunCommand, WriteFile
+from bot_bottle_core.plan import (
+    BackendPlan,
+    BoundaryReport,
+    PrepareRequest,
+    ProvisionStep,
+    RunCommand,
+    WriteFile,
+)
 from bot_bottle_core.state import now_iso
 
-from . import archive, images, ipv6, names, subnets
+from . import archive, boundary, images, ipv6, names, subnets
 from .bundle_env import UPSTREAM_CA_FILE, sidecar_env
 from .errors import LaunchFailed
 from .options import DockerOptions
@@ -134,12 +141,6 @@ class AgentUser:
         return f"{self.uid}:{self.gid}"
 
 
-def _agent_user(container: Container) -> AgentUser:
-    out = _exec(container, ["sh", "-c", "id -u; id -g"], user="", what="Reading the agent user")
-    uid, gid = (int(x) for x in out.split())
-    return AgentUser(uid, gid)
-
-
 def _put(container: Container, user: AgentUser, path: str, data: bytes, mode: int) -> None:
     parent = str(PurePosixPath(path).parent)
     _exec(container, ["mkdir", "-p", parent], user=user.spec, what=f"Creating {parent}")
@@ -148,23 +149,46 @@ def _put(container: Container, user: AgentUser, path: str, data: bytes, mode: in
         raise LaunchFailed(f"Could not write {path} into {container.name}.")
 
 
-def install_ca(bundle: Container, agent: Container) -> None:
-    """Make the agent trust this bottle's egress CA (the certificate only)."""
+def install_ca_and_probe(bundle: Container, agent: Container) -> None:
+    """Make the agent trust this bottle's egress CA (the certificate only), and give
+    it the boundary probe; both root-owned, in one copy."""
     cert = archive.read_file(bundle, EGRESS_CA_CERT)
     if b"PRIVATE KEY" in cert:  # never hand a key over, whatever the file holds
         raise LaunchFailed("The egress CA certificate file unexpectedly holds a private key.")
-    root = AgentUser(0, 0)
-    _put(agent, root, AGENT_CA, cert, 0o644)
+    files = [(AGENT_CA, cert, 0o644), *boundary.install_files(bundle)]
+    if not agent.put_archive("/", archive.tar_at(files, 0, 0)):
+        raise LaunchFailed(f"Could not copy the egress CA into {agent.name}.")
     _exec(
         agent,
-        [
-            "sh",
-            "-c",
-            f"mkdir -p /etc/ssl/certs && cat {AGENT_CA} >> {SYSTEM_BUNDLE}",
-        ],
+        ["sh", "-c", f"mkdir -p /etc/ssl/certs && cat {AGENT_CA} >> {SYSTEM_BUNDLE}"],
         user="0",
         what="Trusting the egress CA",
     )
+
+
+def prove_boundary(
+    client: docker.DockerClient, agent: Container, slug: str
+) -> tuple[AgentUser, BoundaryReport]:
+    """Read the agent user and run the boundary self-check, in one exec as that user.
+
+    The check runs before any provisioning step, so no command the provider
+    asks for runs in a bottle whose boundary is not proven.
+    """
+    with boundary.listening() as listener:
+        run = boundary.probe_command(client, slug, listener)
+        script = 'id -u; id -g; exec "$@"'
+        result = agent.exec_run(["sh", "-c", script, "sh", *run.argv], workdir=WORKSPACE)
+        out = result.output.decode(errors="replace")
+        ids, _, rest = out.partition("\n")
+        gid, _, rest = rest.partition("\n")
+        try:
+            user = AgentUser(int(ids), int(gid))
+        except ValueError:
+            raise LaunchFailed(
+                f"Reading the agent user failed in {agent.name} (exit {result.exit_code}): "
+                f"{out.strip()[:300]}"
+            ) from None
+        return user, boundary.report(slug, rest, listener, run.nonce)
 
 
 def provision(agent: Container, user: AgentUser, steps: Sequence[ProvisionStep]) -> None:
@@ -328,7 +352,8 @@ def _agent(
         # resolves, whatever the engine version forwards.
         dns=["127.0.0.1"],
         security_opt=["no-new-privileges:true"],
-        cap_drop=["NET_RAW", "NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE", "MKNOD"],
+        # Not one capability, not even in the bounding set: the self-check proves it.
+        cap_drop=["ALL"],
         init=True,
         detach=True,
         **kwargs,
@@ -357,7 +382,7 @@ def launch(
     steps: Sequence[ProvisionStep],
     progress: Progress,
     opts: DockerOptions,
-) -> None:
+) -> BoundaryReport:
     undo = Undo()
     try:
         base = images.base_with_ca(
@@ -389,8 +414,10 @@ def launch(
         progress(f"starting agent ({plan.runtime})")
         sysctls = ipv6.agent_sysctls(ipv6.kernel_has_ipv6(probed))
         agent = _agent(client, request, plan, nets.internal, volume, sysctls, undo)
-        install_ca(bundle, agent)
-        user = _agent_user(agent)
+        install_ca_and_probe(bundle, agent)
+        user, proven = prove_boundary(client, agent, request.slug)
+        if not proven.ok:
+            return proven  # the core tears it down and says what got through
         if request.transcript_archive.is_file():
             progress("restoring the transcript")
             restore_transcript(agent, user, request.transcript_archive)
@@ -400,6 +427,7 @@ def launch(
         progress("provisioning")
         provision(agent, user, steps)
         progress("ready")
+        return proven
     except BaseException:
         undo.run(progress)
         raise

@@ -16,6 +16,7 @@ from bot_bottle_core.plan import (
     ActiveBottle,
     Availability,
     BackendPlan,
+    BoundaryReport,
     CleanupItem,
     CleanupOutcome,
     PrepareRequest,
@@ -63,13 +64,21 @@ def launch(
     plan: BackendPlan,
     provision: Sequence[ProvisionStep],
     progress: Progress,
-) -> None:
+) -> BoundaryReport:
     from . import engine
     from . import launch as launching
 
     opts = DockerOptions.from_env()
     with engine.connected() as c:
-        launching.launch(c, request, plan, provision, progress, opts)
+        return launching.launch(c, request, plan, provision, progress, opts)
+
+
+@hookimpl
+def check_boundary(slug: str) -> BoundaryReport:
+    from . import boundary, engine
+
+    with engine.connected() as c:
+        return boundary.check(c, slug)
 
 
 @hookimpl

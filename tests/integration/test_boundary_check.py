@@ -1,0 +1,215 @@
+"""Every start proves its own boundary, and `bot-bottle check SLUG` proves it again.
+
+A normal bottle passes every probe. Bottles deliberately built wrong (the agent
+also on the way out, a capability, no ``no_new_privs``, the engine's socket, a
+resolver that answers, egress that lets the unrouted host through) are each
+caught by the probe that covers the mistake: the start fails, says which probe
+got through and what it reached, and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from bot_bottle_sidecars.boundary import UNROUTED_HOST
+from docker.models.containers import ContainerCollection
+from fake_internet import launched_bottle
+
+from bot_bottle_core.boundary import REPORT, BoundaryBreached
+from bot_bottle_core.config import Route
+
+pytestmark = pytest.mark.docker
+
+KINDS = {"route", "capabilities", "no_new_privs", "engine-socket", "tcp", "udp", "dns", "egress"}
+
+
+def _report(bottle_env, slug: str) -> tuple[int, dict]:
+    done = bottle_env.run("check", slug, "--json")
+    assert done.stdout.strip(), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_a_normal_bottle_passes_every_probe_and_keeps_the_report(bottle_env, launched):
+    code, report = _report(bottle_env, launched.slug)
+    assert code == 0, report
+    results = report["results"]
+    assert {r["probe"] for r in results} == KINDS
+    assert all(r["held"] for r in results), [r for r in results if not r["held"]]
+    # The outbound side, this host and egress's upstream side were all tried.
+    targets = " ".join(r["target"] for r in results)
+    for label in ("outbound network gateway", "egress upstream side", "default bridge gateway"):
+        assert label in targets
+    egress = [r for r in results if r["probe"] == "egress"]
+    assert len(egress) == 2 and all("refused by egress" in r["detail"] for r in egress)
+    kept = json.loads((launched.store.path(launched.slug) / REPORT).read_text())
+    assert kept["results"] == results
+    # The start itself ran the same check and said so.
+    assert any(line.startswith("boundary proven") for line in launched.log)
+
+
+def test_check_fails_on_a_live_bottle_whose_agent_gained_a_way_out(
+    bottle_env, docker_client, upstream
+):
+    with launched_bottle(bottle_env, docker_client) as bottle:
+        docker_client.networks.get(upstream.network).connect(bottle.agent)
+        done = bottle_env.run("check", bottle.slug)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "GOT THROUGH" in done.stdout
+        assert f"bot-bottle stop {bottle.slug}" in done.stdout
+        assert "outbound network gateway" in done.stdout
+
+
+def test_check_of_an_unknown_slug_is_one_clear_error(bottle_env):
+    done = bottle_env.run("check", "probe-zzzzz")
+    assert done.returncode == 1
+    assert "Unknown slug 'probe-zzzzz'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------- built wrong
+
+
+def _agent_created_with(monkeypatch, change: Callable[[dict], None], after=None) -> None:
+    """Let the next agent container be created with ``change`` applied to its options."""
+    original = ContainerCollection.create
+
+    def create(self, image, command=None, **kwargs):
+        is_agent = str(kwargs.get("name", "")).endswith("-agent")
+        if is_agent:
+            change(kwargs)
+        container = original(self, image, command, **kwargs)
+        if is_agent and after is not None:
+            after(self.client, container)
+        return container
+
+    monkeypatch.setattr(ContainerCollection, "create", create)
+
+
+def _also_on_the_way_out(upstream, dns: bool = False):
+    def change(kwargs: dict) -> None:
+        if dns:
+            kwargs["dns"] = [upstream.ip]  # a resolver that answers outside names
+
+    def after(client, container) -> None:
+        client.networks.get(upstream.network).connect(container)
+
+    return change, after
+
+
+def _launch_expecting_breach(bottle_env, docker_client) -> tuple[str, BoundaryBreached]:
+    with pytest.raises(BoundaryBreached) as caught, launched_bottle(bottle_env, docker_client):
+        pass
+    slug = str(caught.value).split()[1]  # "The bottle SLUG failed ..."
+    return slug, caught.value
+
+
+def _left_of(docker_client, slug: str) -> list[str]:
+    flt = {"label": f"bot-bottle.slug={slug}"}
+    return (
+        [c.name for c in docker_client.containers.list(all=True, filters=flt)]
+        + [n.name for n in docker_client.networks.list(filters=flt)]
+        + [v.name for v in docker_client.volumes.list(filters=flt)]
+    )
+
+
+def _engine_socket(kw: dict) -> None:
+    # gVisor refuses to mount a host socket at all; runc does as it is told.
+    kw.pop("runtime", None)
+    kw["volumes"]["/var/run/docker.sock"] = {"bind": "/run/docker.sock", "mode": "rw"}
+
+
+def _no_nnp(kw: dict) -> None:
+    # gVisor sets no_new_privs on every process whatever the engine asks: on runc
+    # leaving the option out really leaves it unset.
+    kw.pop("runtime", None)
+    kw["security_opt"] = None
+
+
+WRONG = {
+    "capability": (lambda kw: kw.update(cap_drop=None, cap_add=["NET_RAW"]), None, "capabilities"),
+    "no_new_privs": (_no_nnp, None, "no_new_privs"),
+    "engine socket": (_engine_socket, None, "engine-socket"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(WRONG))
+def test_a_bottle_built_wrong_is_refused_and_removed(
+    bottle_env, docker_client, monkeypatch, mistake
+):
+    change, after, probe = WRONG[mistake]
+    _agent_created_with(monkeypatch, change, after)
+    slug, breach = _launch_expecting_breach(bottle_env, docker_client)
+    message = str(breach)
+    assert "failed its boundary self-check" in message
+    failed = [line.split()[0] for line in message.splitlines() if "GOT THROUGH" in line]
+    assert failed == [probe], message
+    assert _left_of(docker_client, slug) == []
+
+
+@pytest.mark.parametrize("with_dns", [False, True], ids=["network", "resolver"])
+def test_an_agent_also_on_the_way_out_is_caught_by_the_network_probes(
+    bottle_env, docker_client, monkeypatch, upstream, with_dns
+):
+    change, after = _also_on_the_way_out(upstream, dns=with_dns)
+    _agent_created_with(monkeypatch, change, after)
+    slug, breach = _launch_expecting_breach(bottle_env, docker_client)
+    lines = [line for line in str(breach).splitlines() if "GOT THROUGH" in line]
+    got = {line.split()[0] for line in lines}
+    # This host on its TCP and UDP ports, and egress's upstream side.
+    assert {"tcp", "udp"} <= got, lines
+    assert any("egress upstream side" in line and "answered" in line for line in lines), lines
+    assert any("outbound network gateway" in line for line in lines), lines
+    assert any("this host, port" in line and "arrived" in line for line in lines), lines
+    if with_dns:
+        assert any(line.split()[0] == "dns" and "resolved" in line for line in lines), lines
+    else:
+        assert "dns" not in got
+    assert _left_of(docker_client, slug) == []
+
+
+def test_a_host_address_on_the_internal_bridge_is_caught_by_the_route_probe(
+    bottle_env, docker_client, monkeypatch
+):
+    """Without ``inhibit_ipv4`` the host holds the internal network's gateway: the
+    default route Docker gives the agent then leads somewhere."""
+    from docker.models.networks import NetworkCollection
+
+    original = NetworkCollection.create
+
+    def create(self, name, *args, **kwargs):
+        if name.endswith("-int"):
+            kwargs["options"] = None
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(NetworkCollection, "create", create)
+    slug, breach = _launch_expecting_breach(bottle_env, docker_client)
+    lines = [line for line in str(breach).splitlines() if "GOT THROUGH" in line]
+    assert any(line.split()[0] == "route" and "default route via" in line for line in lines)
+    assert any("internal network gateway" in line for line in lines), lines
+    assert _left_of(docker_client, slug) == []
+
+
+def test_egress_that_lets_the_unrouted_host_through_is_caught(
+    bottle_env, docker_client, monkeypatch
+):
+    from bot_bottle_core import preparation
+
+    original = preparation.write_routes
+
+    def with_the_probe_host(sidecar_dir, routes):
+        return original(sidecar_dir, (*routes, Route(host=UNROUTED_HOST)))
+
+    monkeypatch.setattr(preparation, "write_routes", with_the_probe_host)
+    slug, breach = _launch_expecting_breach(bottle_env, docker_client)
+    lines = [line for line in str(breach).splitlines() if "GOT THROUGH" in line]
+    assert lines and all(line.split()[0] == "egress" for line in lines), lines
+    assert any("egress did not refuse it" in line for line in lines), lines
+    assert _left_of(docker_client, slug) == []
+
+
+def test_start_through_the_cli_says_the_boundary_was_proven(bottle_env):
+    done = bottle_env.run("start", "probe", "--yes", input="exit 0\n", timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "boundary proven" in done.stderr
