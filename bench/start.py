@@ -93,6 +93,7 @@ def check_cost(home: str, runs: int) -> str:
     try:
         agent = client.containers.get(names.agent_container(slug))
         bundle = client.containers.get(names.sidecars_container(slug))
+        bundle_image = bundle.image.tags[0]  # the launch knows it; not part of the cost
 
         def without() -> None:
             cert = archive.read_file(bundle, launch.EGRESS_CA_CERT)
@@ -101,7 +102,8 @@ def check_cost(home: str, runs: int) -> str:
 
         def with_check() -> None:
             cert = archive.read_file(bundle, launch.EGRESS_CA_CERT)
-            files = [("/tmp/bench-ca.crt", cert, 0o644), *launch.boundary.install_files(bundle)]
+            probe = launch.boundary.install_files(bundle, bundle_image)
+            files = [("/tmp/bench-ca.crt", cert, 0o644), *probe]
             agent.put_archive("/", archive.tar_at(files, 0, 0))
             _, report = launch.prove_boundary(client, agent, slug)
             assert report.ok, report.failures
@@ -151,7 +153,7 @@ def main() -> None:
         Path(home, "manifest.yaml").write_text(
             f"settings:\n  base_image: {BASE_IMAGE}\n  build_ca_bundle: {CA_BUNDLE}\n"
         )
-        print(check_cost(home, max(args.runs * 2, 10)))
+        print(check_cost(home, max(args.runs * 4, 20)))
 
 
 if __name__ == "__main__":

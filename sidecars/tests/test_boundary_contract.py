@@ -9,6 +9,8 @@ from bot_bottle_sidecars.boundary import (
     UNROUTED_HOST,
     ProbeResult,
     Targets,
+    complete,
+    expected,
     parse,
     probe_argv,
 )
@@ -65,3 +67,21 @@ def test_only_a_literal_true_holds():
 def test_no_verdicts_or_a_broken_one_is_an_error(out):
     with pytest.raises(ValueError):
         parse(out)
+
+
+def test_a_probe_that_said_nothing_counts_as_one_that_got_through():
+    targets = Targets(addresses=[("gw", "10.0.0.1")], names=[], proxy="10.0.0.14:8080")
+    assert expected(targets) == [
+        "route",
+        "capabilities",
+        "no_new_privs",
+        "engine-socket",
+        "dns",
+        "tcp",
+        "udp",
+        "egress",
+    ]
+    said = [ProbeResult(kind, "t", True, "d") for kind in expected(targets) if kind != "egress"]
+    verdicts = complete(said, targets)
+    assert verdicts[:-1] == said
+    assert verdicts[-1].probe == "egress" and not verdicts[-1].held

@@ -149,13 +149,13 @@ def _put(container: Container, user: AgentUser, path: str, data: bytes, mode: in
         raise LaunchFailed(f"Could not write {path} into {container.name}.")
 
 
-def install_ca_and_probe(bundle: Container, agent: Container) -> None:
+def install_ca_and_probe(bundle: Container, agent: Container, bundle_image: str) -> None:
     """Make the agent trust this bottle's egress CA (the certificate only), and give
     it the boundary probe; both root-owned, in one copy."""
     cert = archive.read_file(bundle, EGRESS_CA_CERT)
     if b"PRIVATE KEY" in cert:  # never hand a key over, whatever the file holds
         raise LaunchFailed("The egress CA certificate file unexpectedly holds a private key.")
-    files = [(AGENT_CA, cert, 0o644), *boundary.install_files(bundle)]
+    files = [(AGENT_CA, cert, 0o644), *boundary.install_files(bundle, bundle_image)]
     if not agent.put_archive("/", archive.tar_at(files, 0, 0)):
         raise LaunchFailed(f"Could not copy the egress CA into {agent.name}.")
     _exec(
@@ -188,7 +188,7 @@ def prove_boundary(
                 f"Reading the agent user failed in {agent.name} (exit {result.exit_code}): "
                 f"{out.strip()[:300]}"
             ) from None
-        return user, boundary.report(slug, rest, listener, run.nonce)
+        return user, boundary.report(slug, rest, listener, run)
 
 
 def provision(agent: Container, user: AgentUser, steps: Sequence[ProvisionStep]) -> None:
@@ -414,7 +414,7 @@ def launch(
         progress(f"starting agent ({plan.runtime})")
         sysctls = ipv6.agent_sysctls(ipv6.kernel_has_ipv6(probed))
         agent = _agent(client, request, plan, nets.internal, volume, sysctls, undo)
-        install_ca_and_probe(bundle, agent)
+        install_ca_and_probe(bundle, agent, sidecars_image)
         user, proven = prove_boundary(client, agent, request.slug)
         if not proven.ok:
             return proven  # the core tears it down and says what got through

@@ -11,7 +11,7 @@ same rules are proven wherever a bottle runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import layout
@@ -24,6 +24,8 @@ __all__ = [
     "UNROUTED_HOST",
     "ProbeResult",
     "Targets",
+    "complete",
+    "expected",
     "parse",
     "probe_argv",
 ]
@@ -40,8 +42,9 @@ UNROUTED_HOST = "unrouted.bot-bottle-check.invalid"
 # A name outside the bottle every resolver on the internet knows.
 OUTSIDE_NAME = "example.com"
 # How long an unanswered connection counts as not reached. A host on the same
-# bridge answers in well under a millisecond.
-CONNECT_TIMEOUT_MS = 50
+# bridge answers in well under a millisecond; and a datagram to this host's
+# listening port arrives whether or not the probe waited for an answer.
+CONNECT_TIMEOUT_MS = 25
 # egress answers in milliseconds; this is for a machine under load.
 HTTP_TIMEOUT_MS = 5000
 
@@ -137,5 +140,30 @@ def parse(output: str) -> list[ProbeResult]:
     return results
 
 
-def failures(results: Iterable[ProbeResult]) -> list[ProbeResult]:
-    return [r for r in results if not r.held]
+ALWAYS = ("route", "capabilities", "no_new_privs", "engine-socket")
+
+
+def expected(targets: Targets) -> list[str]:
+    """The probe kinds a run over ``targets`` must report on."""
+    kinds = [*ALWAYS, "dns"]
+    if targets.addresses or targets.extra_tcp:
+        kinds.append("tcp")
+    if targets.addresses or targets.extra_udp:
+        kinds.append("udp")
+    if targets.proxy:
+        kinds.append("egress")
+    return kinds
+
+
+def complete(results: Sequence[ProbeResult], targets: Targets) -> list[ProbeResult]:
+    """``results`` plus a failed verdict for every expected probe that said nothing.
+
+    A probe that died before it printed must not read as one that held.
+    """
+    seen = {r.probe for r in results}
+    silent = [
+        ProbeResult(kind, "the probe itself", False, "no verdict came back: the probe did not run")
+        for kind in expected(targets)
+        if kind not in seen
+    ]
+    return [*results, *silent]
