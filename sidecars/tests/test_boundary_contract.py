@@ -26,9 +26,9 @@ def test_every_address_gets_every_port_and_the_names_the_proxy_and_dead_gateways
         extra_tcp=[("this host", "10.0.0.1", 40000)],
         dead_gateways=["10.213.0.1"],
     )
-    argv = probe_argv(targets, nonce="n0nce", timeout_ms=40, http_timeout_ms=900)
-    assert argv[:7] == [PROBE_IN_AGENT, "-t", "40", "-H", "900", "-n", "n0nce"]
-    pairs = list(zip(argv[7::2], argv[8::2], strict=True))
+    argv = probe_argv(targets, nonce="n0nce", timeout_ms=40, dns_timeout_ms=70, http_timeout_ms=900)
+    assert argv[:9] == [PROBE_IN_AGENT, "-t", "40", "-D", "70", "-H", "900", "-n", "n0nce"]
+    pairs = list(zip(argv[9::2], argv[10::2], strict=True))
     assert ("-T", "outbound gateway=10.0.0.1:22") in pairs
     assert ("-T", "v6 host=[fd00::1]:443") in pairs
     assert ("-T", "this host=10.0.0.1:40000") in pairs

@@ -176,13 +176,13 @@ def prove_boundary(
     """
     with boundary.listening() as listener:
         run = boundary.probe_command(client, slug, listener)
-        script = 'id -u; id -g; exec "$@"'
-        result = agent.exec_run(["sh", "-c", script, "sh", *run.argv], workdir=WORKSPACE)
+        # -I: the probe prints the uid and gid it runs as first.
+        result = agent.exec_run([run.argv[0], "-I", *run.argv[1:]], workdir=WORKSPACE)
         out = result.output.decode(errors="replace")
-        ids, _, rest = out.partition("\n")
+        uid, _, rest = out.partition("\n")
         gid, _, rest = rest.partition("\n")
         try:
-            user = AgentUser(int(ids), int(gid))
+            user = AgentUser(int(uid), int(gid))
         except ValueError:
             raise LaunchFailed(
                 f"Reading the agent user failed in {agent.name} (exit {result.exit_code}): "

@@ -45,6 +45,11 @@ OUTSIDE_NAME = "example.com"
 # bridge answers in well under a millisecond; and a datagram to this host's
 # listening port arrives whether or not the probe waited for an answer.
 CONNECT_TIMEOUT_MS = 25
+# How long a name may take to resolve. The agent's resolver is the engine's,
+# which answers bottle names itself and forwards the rest; a resolver that
+# forwards somewhere real answers a well-known name from its cache or within
+# one round trip (tests: the fake resolver, tens of ms). Longer costs every start.
+DNS_TIMEOUT_MS = 60
 # egress answers in milliseconds; this is for a machine under load.
 HTTP_TIMEOUT_MS = 5000
 
@@ -93,10 +98,12 @@ def probe_argv(
     nonce: str,
     probe: str = PROBE_IN_AGENT,
     timeout_ms: int = CONNECT_TIMEOUT_MS,
+    dns_timeout_ms: int = DNS_TIMEOUT_MS,
     http_timeout_ms: int = HTTP_TIMEOUT_MS,
 ) -> list[str]:
     """The command line that runs every probe of ``targets``."""
-    argv = [probe, "-t", str(timeout_ms), "-H", str(http_timeout_ms), "-n", nonce]
+    argv = [probe, "-t", str(timeout_ms), "-D", str(dns_timeout_ms)]
+    argv += ["-H", str(http_timeout_ms), "-n", nonce]
     tcp = [(label, a, p) for label, a in targets.addresses for p in targets.tcp_ports]
     udp = [(label, a, p) for label, a in targets.addresses for p in targets.udp_ports]
     for label, address, port in [*tcp, *targets.extra_tcp]:

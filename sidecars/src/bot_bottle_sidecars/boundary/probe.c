@@ -16,6 +16,7 @@
  * and this host). The route probe connect()s a UDP socket to documentation
  * addresses, which only asks the kernel for a route and sends nothing.
  *
+ * -I prints the uid and gid it runs as (one per line) before any verdict.
  * -G names a gateway address no host holds: Docker gives a container on an
  * internal network a default route to the network's gateway address even
  * when the host takes no address there. A default route through such an
@@ -23,7 +24,7 @@
  * that nothing answers there; a default route through any other gateway is
  * a way out.
  *
- *   boundary-probe [-t MS] [-H MS] [-n NONCE] [-G DEAD_GATEWAY_IP]...
+ *   boundary-probe [-I] [-t MS] [-D MS] [-H MS] [-n NONCE] [-G DEAD_GATEWAY_IP]...
  *                  [-T LABEL=IP:PORT]... [-U LABEL=IP:PORT]... [-d NAME]...
  *                  [-p PROXY_IP:PORT -u UNROUTED_HOST]
  */
@@ -265,7 +266,7 @@ static void on_ready(struct net *p) {
     }
 }
 
-static void run_nets(const char *nonce, int timeout_ms) {
+static void run_nets(const char *nonce, int timeout_ms, int dns_timeout_ms) {
     unsigned char query[300];
     for (int i = 0; i < n_nets; i++) {
         struct net *p = &nets[i];
@@ -280,20 +281,31 @@ static void run_nets(const char *nonce, int timeout_ms) {
             start(p, nonce, strlen(nonce));
         }
     }
-    long deadline = now_ms() + timeout_ms;
+    long begun = now_ms();
     for (;;) {
         struct pollfd fds[MAX_NET];
         int map[MAX_NET], n = 0;
+        long now = now_ms(), left = -1;
         for (int i = 0; i < n_nets; i++) {
             if (nets[i].done)
                 continue;
+            /* A resolver may forward and wait on its upstream: names get longer. */
+            int wait = nets[i].kind == DNS ? dns_timeout_ms : timeout_ms;
+            long remaining = begun + wait - now;
+            if (remaining <= 0) {
+                char detail[80];
+                snprintf(detail, sizeof detail, "no answer within %d ms", wait);
+                finish(&nets[i], 1, detail);
+                continue;
+            }
+            if (left < 0 || remaining < left)
+                left = remaining;
             fds[n].fd = nets[i].fd;
             fds[n].events = nets[i].kind == TCP ? POLLOUT : POLLIN;
             fds[n].revents = 0;
             map[n++] = i;
         }
-        long left = deadline - now_ms();
-        if (n == 0 || left <= 0)
+        if (n == 0)
             break;
         if (poll(fds, n, (int)left) < 0 && errno != EINTR)
             break;
@@ -301,10 +313,8 @@ static void run_nets(const char *nonce, int timeout_ms) {
             if (fds[j].revents)
                 on_ready(&nets[map[j]]);
     }
-    char detail[80];
-    snprintf(detail, sizeof detail, "no answer within %d ms", timeout_ms);
     for (int i = 0; i < n_nets; i++)
-        finish(&nets[i], 1, detail);
+        finish(&nets[i], 1, "not asked: poll failed");
 }
 
 static int add_net(enum kind kind, const char *spec) {
@@ -655,12 +665,15 @@ static void probe_egress(const char *proxy, const char *host, int timeout_ms) {
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv) {
-    int timeout_ms = 60, http_timeout_ms = 3000, opt;
+    int timeout_ms = 25, dns_timeout_ms = 60, http_timeout_ms = 3000, opt;
     const char *nonce = "bot-bottle-boundary-probe", *proxy = NULL, *unrouted = NULL;
     char names[MAX_NAMES][128];
     int n_names = 0;
-    while ((opt = getopt(argc, argv, "G:t:H:n:T:U:d:p:u:")) != -1) {
+    while ((opt = getopt(argc, argv, "IG:t:D:H:n:T:U:d:p:u:")) != -1) {
         switch (opt) {
+        case 'I': /* the user it runs as, first: saves the backend an exec of id */
+            printf("%u\n%u\n", (unsigned)getuid(), (unsigned)getgid());
+            break;
         case 'G':
             if (n_dead < MAX_DEAD && inet_pton(AF_INET, optarg, &dead[n_dead]) == 1)
                 n_dead++;
@@ -670,6 +683,7 @@ int main(int argc, char **argv) {
             }
             break;
         case 't': timeout_ms = atoi(optarg); break;
+        case 'D': dns_timeout_ms = atoi(optarg); break;
         case 'H': http_timeout_ms = atoi(optarg); break;
         case 'n': nonce = optarg; break;
         case 'T':
@@ -686,13 +700,13 @@ int main(int argc, char **argv) {
         case 'p': proxy = optarg; break;
         case 'u': unrouted = optarg; break;
         default:
-            fprintf(stderr, "usage: boundary-probe [-t MS] [-H MS] [-n NONCE] [-T LABEL=IP:PORT]... "
+            fprintf(stderr, "usage: boundary-probe [-t MS] [-D MS] [-H MS] [-n NONCE] [-T LABEL=IP:PORT]... "
                             "[-U LABEL=IP:PORT]... [-d NAME]... [-p IP:PORT -u HOST]\n");
             return 2;
         }
     }
-    if (timeout_ms <= 0 || http_timeout_ms <= 0 || (proxy == NULL) != (unrouted == NULL)) {
-        fprintf(stderr, "boundary-probe: -t and -H must be positive; -p and -u go together\n");
+    if (timeout_ms <= 0 || dns_timeout_ms <= 0 || http_timeout_ms <= 0 || (proxy == NULL) != (unrouted == NULL)) {
+        fprintf(stderr, "boundary-probe: -t, -D and -H must be positive; -p and -u go together\n");
         return 2;
     }
     /* egress answers over HTTP in its own time: ask it from a child while the
@@ -716,7 +730,7 @@ int main(int argc, char **argv) {
     probe_route_lookup("[2001:db8::1]:9", "route lookup to 2001:db8::1");
     probe_privileges();
     probe_sockets();
-    run_nets(nonce, timeout_ms);
+    run_nets(nonce, timeout_ms, dns_timeout_ms);
     fflush(stdout);
     if (child > 0) {
         char buf[4096];
