@@ -10,7 +10,9 @@ got through and what it reached, and leaves nothing behind.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from bot_bottle_sidecars.boundary import UNROUTED_HOST
@@ -127,10 +129,20 @@ def _no_nnp(kw: dict) -> None:
     kw["security_opt"] = None
 
 
+def _outside_nameserver(kw: dict) -> None:
+    # A documentation address: the probe must report it without sending it anything.
+    conf = Path(tempfile.mkdtemp()) / "resolv.conf"
+    conf.write_text("nameserver 192.0.2.53\n")
+    conf.parent.chmod(0o755)
+    conf.chmod(0o644)
+    kw["volumes"][str(conf)] = {"bind": "/etc/resolv.conf", "mode": "ro"}
+
+
 WRONG = {
     "capability": (lambda kw: kw.update(cap_drop=None, cap_add=["NET_RAW"]), None, "capabilities"),
     "no_new_privs": (_no_nnp, None, "no_new_privs"),
     "engine socket": (_engine_socket, None, "engine-socket"),
+    "outside nameserver": (_outside_nameserver, None, "dns"),
 }
 
 

@@ -336,9 +336,20 @@ static int add_net(enum kind kind, const char *spec) {
     return 0;
 }
 
+/* A nameserver the probe may ask: this namespace's own (loopback, where the
+   engine's resolver sits) or the bottle's bundle (-p). The probe never sends
+   to an address outside the bottle; a resolv.conf that names one is itself a
+   way out, reported without asking it. */
+static int may_ask(const char *server, const char *bundle) {
+    if (strncmp(server, "127.", 4) == 0 || strcmp(server, "::1") == 0)
+        return 1;
+    size_t n = strlen(server);
+    return bundle && strncmp(bundle, server, n) == 0 && bundle[n] == ':';
+}
+
 /* Each name is asked of every nameserver in /etc/resolv.conf, as the agent's
    resolver would (127.0.0.1 when there is none, as glibc does). */
-static void add_dns(char names[][128], int n_names) {
+static void add_dns(char names[][128], int n_names, const char *bundle) {
     char servers[MAX_SERVERS][64];
     int n_servers = 0;
     FILE *f = fopen("/etc/resolv.conf", "r");
@@ -351,10 +362,20 @@ static void add_dns(char names[][128], int n_names) {
     }
     if (n_servers == 0)
         snprintf(servers[n_servers++], sizeof servers[0], "127.0.0.1");
+    for (int s = 0; s < n_servers; s++)
+        if (!may_ask(servers[s], bundle)) {
+            char target[100];
+            snprintf(target, sizeof target, "nameserver %s", servers[s]);
+            result("dns", target, 0,
+                   "the agent's resolv.conf names a nameserver outside the bottle (not asked)");
+            servers[s][0] = 0;
+        }
     srand((unsigned)(now_ms() ^ getpid()));
     for (int i = 0; i < n_names; i++)
         for (int s = 0; s < n_servers; s++) {
             char spec[200];
+            if (!servers[s][0])
+                continue;
             if (strchr(servers[s], ':'))
                 snprintf(spec, sizeof spec, "nameserver=[%s]:53", servers[s]);
             else
@@ -724,7 +745,7 @@ int main(int argc, char **argv) {
     }
     if (child > 0)
         close(pipefd[1]);
-    add_dns(names, n_names);
+    add_dns(names, n_names, proxy);
     probe_route_table();
     probe_route_lookup("192.0.2.1:9", "route lookup to 192.0.2.1");
     probe_route_lookup("[2001:db8::1]:9", "route lookup to 2001:db8::1");
