@@ -3,8 +3,11 @@
 # Idempotent: every step is skipped when its result is already there.
 set -euo pipefail
 # --with-gvisor: also install gVisor (runsc) and register it with dockerd, so
-# bottles run on it as they would on a host that has it. Registering means a
-# dockerd restart, done only when dockerd is started here or under CI=true.
+# bottles run on it. A running dockerd that predates the registration is told
+# to reload its configuration (SIGHUP: its containers keep running) only when
+# it is ours to touch: started by this script (its log is DOCKERD_LOG), just
+# installed by it, or under CI=true. Otherwise, or when an existing daemon.json
+# lacks runsc (left alone), one line says bottles run on runc and how to fix it.
 with_gvisor=false
 [ "${1:-}" = "--with-gvisor" ] && with_gvisor=true
 
@@ -15,6 +18,8 @@ command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 if $with_gvisor && ! command -v runsc >/dev/null 2>&1; then need_apt+=(runsc); fi
+installed_docker=false
+[[ " ${need_apt[*]} " == *" docker.io "* ]] && installed_docker=true
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "ci: installing ${need_apt[*]}"
   apt-get update -qq
@@ -22,37 +27,47 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 DAEMON_JSON=/etc/docker/daemon.json
+DOCKERD_PID=/var/run/docker.pid
+DOCKERD_LOG=/var/log/dockerd.log
+RUNSC_RUNTIME='{"path":"/usr/bin/runsc","runtimeArgs":["--network=host","--ignore-cgroups"]}'
 gvisor_registered() { docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"'; }
-if $with_gvisor && ! grep -qs '"runsc"' "$DAEMON_JSON"; then
-  if [ -s "$DAEMON_JSON" ]; then
-    echo "ci: $DAEMON_JSON exists without runsc; leaving it alone (bottles run on runc)"
-  else
-    mkdir -p /etc/docker
-    echo '{"runtimes":{"runsc":{"path":"/usr/bin/runsc","runtimeArgs":["--network=host","--ignore-cgroups"]}}}' >"$DAEMON_JSON"
-  fi
+# Ours to reload: under CI, installed just now (the package started it), or
+# started by this script on an earlier run (its stdout is our log).
+may_reload() {
+  [ "${CI:-}" = "true" ] || $installed_docker \
+    || [ "$(readlink "/proc/$(cat "$DOCKERD_PID" 2>/dev/null)/fd/1" 2>/dev/null)" = "$DOCKERD_LOG" ]
+}
+if $with_gvisor && ! grep -qs '"runsc"' "$DAEMON_JSON" && [ ! -s "$DAEMON_JSON" ]; then
+  mkdir -p /etc/docker
+  echo "{\"runtimes\":{\"runsc\":$RUNSC_RUNTIME}}" >"$DAEMON_JSON"
 fi
 if $with_gvisor && docker info >/dev/null 2>&1 && ! gvisor_registered \
-   && grep -qs '"runsc"' "$DAEMON_JSON"; then
-  if [ "${CI:-}" = "true" ]; then
-    echo "ci: restarting dockerd to register gVisor"
-    pkill -x dockerd || true
-    for _ in $(seq 1 60); do pgrep -x dockerd >/dev/null || break; sleep 0.5; done
-  else
-    echo "ci: gVisor is configured but dockerd predates it; restart dockerd to use it"
-  fi
+   && grep -qs '"runsc"' "$DAEMON_JSON" && may_reload; then
+  echo "ci: reloading dockerd's configuration to register gVisor"
+  kill -HUP "$(cat "$DOCKERD_PID" 2>/dev/null)" 2>/dev/null || true  # no pid: the line below says so
+  for _ in $(seq 1 60); do gvisor_registered && break; sleep 0.5; done
 fi
 
 if ! docker info >/dev/null 2>&1; then
   echo "ci: starting dockerd"
-  nohup dockerd >/var/log/dockerd.log 2>&1 &
+  nohup dockerd >"$DOCKERD_LOG" 2>&1 &
   for _ in $(seq 1 120); do
     docker info >/dev/null 2>&1 && break
     sleep 0.5
   done
-  docker info >/dev/null 2>&1 || { echo "ci: dockerd did not come up; see /var/log/dockerd.log" >&2; tail -20 /var/log/dockerd.log >&2; exit 1; }
+  docker info >/dev/null 2>&1 || { echo "ci: dockerd did not come up; see $DOCKERD_LOG" >&2; tail -20 "$DOCKERD_LOG" >&2; exit 1; }
 fi
 echo "ci: docker engine $(docker version --format '{{.Server.Version}}')," \
   "runtimes: $(docker info --format '{{range $k, $v := .Runtimes}}{{$k}} {{end}}')"
+if $with_gvisor && ! gvisor_registered; then
+  if ! grep -qs '"runsc"' "$DAEMON_JSON"; then
+    echo "ci: bottles will run on runc: $DAEMON_JSON has no runsc and is left alone;" \
+      "for gVisor add \"runsc\":$RUNSC_RUNTIME to its \"runtimes\", then: kill -HUP \$(cat $DOCKERD_PID)"
+  else
+    echo "ci: bottles will run on runc: this dockerd predates runsc in $DAEMON_JSON;" \
+      "for gVisor reload it (its containers keep running): kill -HUP \$(cat $DOCKERD_PID)"
+  fi
+fi
 
 if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   echo "ci: building base image $BASE_IMAGE with debootstrap"
