@@ -5,6 +5,10 @@ runs it, with example.com pointed at the fake upstream. In the demo shell
 an allowed URL answers (upstream got the injected token), another host
 gets the 403 that names the missing route and the tool to ask with, the
 token is nowhere in the bottle, and `exit` removes the bottle and its state.
+
+`scripts/start-demo` itself runs with HOME and uv's tool dirs in a temp dir:
+its set-up leaves a `bot-bottle` command (every plugin) that a new login
+shell finds, and its dry run plans the demo on gVisor.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import itertools
 import json
 import os
 import pty
+import re
 import select
+import shutil
 import subprocess
 import sys
 import time
@@ -165,29 +171,91 @@ def test_the_demo_shell(bottle_env, upstream, docker_client):
 
 
 ROOT = Path(__file__).resolve().parents[2]
+START_DEMO = ROOT / "scripts" / "start-demo"
+PLUGINS = {"docker", "smolvm", "claude", "codex", "gitea"}
+
+
+def newcomer_env(home: Path) -> dict[str, str]:
+    """This environment minus anything that points into the real home, HOME set to ``home``.
+
+    The machine's uv is reused (it is on PATH or in ensure-uv.sh's cache) and so is
+    its package cache, offline: everything the set-up installs is pinned by uv.lock
+    and already cached by the sync that made the test venv. No packet leaves.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BOT_BOTTLE_", "UV_", "VIRTUAL_ENV", "PYTHON", "XDG_"))
+    }
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    uv = shutil.which("uv") or str(cache_home / "bot-bottle/tools/bin/uv")
+    if Path(uv).is_file():
+        cache = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True)
+        env.update(PATH=f"{Path(uv).parent}{os.pathsep}{env['PATH']}", UV_OFFLINE="1")
+        env["UV_CACHE_DIR"] = cache.stdout.strip()
+    home.mkdir(exist_ok=True)
+    env.update(HOME=str(home), UV_TOOL_DIR=str(home / "tools"), UV_TOOL_BIN_DIR=str(home / "bin"))
+    return env
+
+
+def run_start_demo(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        ["bash", str(START_DEMO), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=280,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def login_shell(home: Path, command: str) -> subprocess.CompletedProcess:
+    """``command`` in a new login shell that inherits nothing but HOME."""
+    return subprocess.run(
+        ["env", "-i", f"HOME={home}", "PATH=/usr/bin:/bin", "bash", "-lc", command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_set_up_leaves_bot_bottle_on_a_login_shells_path(tmp_path):
+    home = tmp_path / "home"
+    env = newcomer_env(home)
+    proc = run_start_demo("--setup-only", env=env, cwd=tmp_path)
+    assert "the CLI is `bot-bottle …`" in proc.stderr, proc.stderr
+    assert "The demo bottle is a shell" not in proc.stderr  # nothing started
+
+    found = login_shell(home, "command -v bot-bottle")
+    assert found.stdout.strip() == str(home / "bin" / "bot-bottle"), found
+    version = login_shell(home, "bot-bottle --version")
+    assert version.returncode == 0 and "version" in version.stdout, version
+    listed = login_shell(home, "bot-bottle plugins list --json")
+    assert listed.returncode == 0, listed
+    plugins = {p["name"]: p for p in json.loads(listed.stdout)}
+    assert set(plugins) >= PLUGINS, sorted(plugins)
+    assert all(plugins[name]["status"] == "ok" for name in PLUGINS), plugins
+    assert plugins["docker"]["available"], plugins["docker"]
+
+    # A re-run changes nothing a login shell reads.
+    profiles = {f: f.read_text() for f in home.glob(".*") if f.is_file()}
+    run_start_demo("--setup-only", env=env, cwd=tmp_path)
+    assert {f: f.read_text() for f in home.glob(".*") if f.is_file()} == profiles
 
 
 def test_the_readme_command_plans_the_demo(tmp_path):
     # scripts/start-demo as a newcomer runs it (here with --dry-run: no terminal):
-    # engine and base image checked, the project synced, the token made up.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BOT_BOTTLE_", "UV_", "VIRTUAL_ENV", "PYTHON"))
-    }
+    # engine, gVisor and base image checked, the CLI installed, the token made up.
+    env = newcomer_env(tmp_path / "home")
     env["BOT_BOTTLE_HOME"] = str(tmp_path)
-    proc = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "start-demo"), "--dry-run"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=280,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run_start_demo("--dry-run", env=env, cwd=tmp_path)
     token = proc.stderr.split("Token the proxy injects: ", 1)[1].split()[0]
     assert token.startswith("demo-") and len(token) > 12
+    assert "the CLI is `bot-bottle …`" in proc.stderr, proc.stderr
     assert "plan for demo-" in proc.stdout
+    assert re.search(r"^  runtime +runsc$", proc.stdout, re.MULTILINE), proc.stdout
     assert "example.com / [GET,HEAD] [auth:Bearer]" in proc.stdout
     assert "Dry run: nothing was created." in proc.stdout
     assert token not in proc.stdout
