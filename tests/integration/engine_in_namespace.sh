@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Run scripts/docker-engine.sh --with-gvisor against a private dockerd that
 # predates gVisor, through the fixed paths the script uses. Meant for a private
-# mount namespace (`unshare --mount`): /etc/docker, /run and /var/log are
-# tmpfs here, so the machine's engine, daemon.json and log are never touched.
+# mount and network namespace (`unshare --mount --net`): /etc/docker, /run and
+# /var/log are tmpfs here, so the machine's engine, daemon.json and log are never
+# touched; and a dockerd with --bridge=none deletes the docker0 interface it finds,
+# which must be the namespace's own (none), never the machine's.
 #
 #   bash engine_in_namespace.sh WORKDIR CASE
 #     ours    dockerd started as docker-engine.sh starts it (stdout in /var/log/dockerd.log)

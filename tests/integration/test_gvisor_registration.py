@@ -29,7 +29,7 @@ def engine_in_namespace(work: Path, case: str) -> str:
     if not Path("/etc/docker").is_dir():
         unavailable("/etc/docker is missing (scripts/docker-engine.sh --with-gvisor makes it)")
     proc = subprocess.Popen(
-        ["unshare", "--mount", "bash", str(SCRIPT), str(work), case],
+        ["unshare", "--mount", "--net", "bash", str(SCRIPT), str(work), case],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
