@@ -10,6 +10,7 @@ from bot_bottle_sidecars.boundary import (
     ProbeResult,
     Targets,
     complete,
+    exit_status,
     expected,
     parse,
     probe_argv,
@@ -43,9 +44,8 @@ def test_no_proxy_means_no_egress_probe():
     assert "-p" not in argv and "-u" not in argv
 
 
-def test_answers_are_read_and_a_shells_own_lines_ignored():
+def test_answers_are_read():
     out = (
-        "1000\n1000\n"
         '{"probe":"tcp","target":"gw 10.0.0.1:22","held":true,"detail":"unreachable"}\n'
         '{"probe":"route","target":"IPv4 default route","held":false,"detail":"via 10.0.0.1"}\n'
     )
@@ -62,7 +62,15 @@ def test_only_a_literal_true_holds():
 
 @pytest.mark.parametrize(
     "out",
-    ["", "sh: 1: boundary-probe: not found\n", '{"probe":"tcp"}\n', "{broken\n"],
+    [
+        "",
+        "sh: 1: boundary-probe: not found\n",
+        '{"probe":"tcp"}\n',
+        "{broken\n",
+        "[1]\n",
+        # a line someone else wrote into the probe's output, among real verdicts
+        '{"probe":"tcp","target":"t","held":true,"detail":"d"}\nforged\n',
+    ],
 )
 def test_no_verdicts_or_a_broken_one_is_an_error(out):
     with pytest.raises(ValueError):
@@ -85,3 +93,14 @@ def test_a_probe_that_said_nothing_counts_as_one_that_got_through():
     verdicts = complete(said, targets)
     assert verdicts[:-1] == said
     assert verdicts[-1].probe == "egress" and not verdicts[-1].held
+
+
+@pytest.mark.parametrize(
+    "held,code,ok",
+    [(True, 0, True), (False, 1, True), (True, 1, False), (False, 0, False), (True, 137, False)],
+)
+def test_the_exit_status_must_agree_with_the_verdicts(held, code, ok):
+    verdicts = [ProbeResult("tcp", "t", held, "d")]
+    extra = exit_status(verdicts, code)
+    assert (extra == []) is ok
+    assert all(not r.held for r in extra)

@@ -63,6 +63,41 @@ def test_check_fails_on_a_live_bottle_whose_agent_gained_a_way_out(
         assert "outbound network gateway" in done.stdout
 
 
+def test_the_agent_cannot_stop_or_forge_a_live_check(bottle_env, docker_client):
+    """`check` runs the probe as a user no agent process runs as: an agent stopping
+    every process named like the probe (and writing into its output) gets nowhere."""
+    stopper = (
+        "while true; do for p in /proc/[0-9]*; do "
+        "if grep -q boundary-probe $p/cmdline 2>/dev/null; then "
+        "kill -STOP ${p#/proc/} 2>/dev/null && echo stopped > /tmp/stopped; "
+        'echo \'{"probe":"route","target":"x","held":true,"detail":"forged"}\' > $p/fd/1; '
+        "fi; done; done"
+    )
+    with launched_bottle(bottle_env, docker_client) as bottle:
+        bottle.agent.exec_run(["sh", "-c", stopper], detach=True)
+        done = bottle_env.run("check", bottle.slug, "--json", timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        results = json.loads(done.stdout)["results"]
+        assert all(r["held"] for r in results)
+        assert "forged" not in done.stdout
+        assert bottle.agent.exec_run(["test", "-e", "/tmp/stopped"]).exit_code == 1
+
+
+def test_a_missing_loopback_resolver_is_no_way_out(bottle_env, docker_client, monkeypatch):
+    """A nameserver that refuses (nothing listening) is the boundary holding."""
+
+    def nothing_listening(kw: dict) -> None:
+        conf = Path(tempfile.mkdtemp()) / "resolv.conf"
+        conf.write_text("nameserver 127.0.0.1\n")
+        conf.parent.chmod(0o755)
+        conf.chmod(0o644)
+        kw["volumes"][str(conf)] = {"bind": "/etc/resolv.conf", "mode": "ro"}
+
+    _agent_created_with(monkeypatch, nothing_listening)
+    with launched_bottle(bottle_env, docker_client) as bottle:
+        assert any(line.startswith("boundary proven") for line in bottle.log)
+
+
 def test_check_of_an_unknown_slug_is_one_clear_error(bottle_env):
     done = bottle_env.run("check", "probe-zzzzz")
     assert done.returncode == 1
@@ -129,6 +164,11 @@ def _no_nnp(kw: dict) -> None:
     kw["security_opt"] = None
 
 
+def _engine_socket_in_a_directory(kw: dict) -> None:
+    kw.pop("runtime", None)  # as above: gVisor mounts no host socket
+    kw["volumes"]["/var/run"] = {"bind": "/host-run", "mode": "ro"}
+
+
 def _outside_nameserver(kw: dict) -> None:
     # A documentation address: the probe must report it without sending it anything.
     conf = Path(tempfile.mkdtemp()) / "resolv.conf"
@@ -142,6 +182,7 @@ WRONG = {
     "capability": (lambda kw: kw.update(cap_drop=None, cap_add=["NET_RAW"]), None, "capabilities"),
     "no_new_privs": (_no_nnp, None, "no_new_privs"),
     "engine socket": (_engine_socket, None, "engine-socket"),
+    "engine socket in a mounted directory": (_engine_socket_in_a_directory, None, "engine-socket"),
     "outside nameserver": (_outside_nameserver, None, "dns"),
 }
 
@@ -198,8 +239,51 @@ def test_a_host_address_on_the_internal_bridge_is_caught_by_the_route_probe(
     monkeypatch.setattr(NetworkCollection, "create", create)
     slug, breach = _launch_expecting_breach(bottle_env, docker_client)
     lines = [line for line in str(breach).splitlines() if "GOT THROUGH" in line]
-    assert any(line.split()[0] == "route" and "default route via" in line for line in lines)
+    assert any(
+        line.split()[0] == "route" and "a route to 0.0.0.0/0.0.0.0 via" in line for line in lines
+    )
     assert any("internal network gateway" in line for line in lines), lines
+    assert _left_of(docker_client, slug) == []
+
+
+def test_routes_out_that_are_not_a_default_route_are_caught(
+    bottle_env, docker_client, monkeypatch, upstream
+):
+    """Two /1 routes through a host that answers do what a default route does."""
+    import subprocess
+
+    from docker.models.containers import Container
+
+    def on_runc_and_the_way_out(kw: dict) -> None:
+        kw.pop("runtime", None)  # the routes are set in the namespace gVisor would not read
+
+    def after(client, container) -> None:
+        client.networks.get(upstream.network).connect(container)
+
+    original_start = Container.start
+
+    def start(self, *args, **kwargs):
+        out = original_start(self, *args, **kwargs)
+        if self.name.endswith("-agent"):
+            self.reload()
+            pid = str(self.attrs["State"]["Pid"])
+            for half in ("0.0.0.0/1", "128.0.0.0/1"):
+                subprocess.run(
+                    ["nsenter", "-t", pid, "-n", "ip", "route", "add", half, "via", upstream.ip],
+                    check=True,
+                )
+            subprocess.run(["nsenter", "-t", pid, "-n", "ip", "route", "del", "default"])
+        return out
+
+    _agent_created_with(monkeypatch, on_runc_and_the_way_out, after)
+    monkeypatch.setattr(Container, "start", start)
+    slug, breach = _launch_expecting_breach(bottle_env, docker_client)
+    lines = [line for line in str(breach).splitlines() if "GOT THROUGH" in line]
+    assert any(f"a route to 0.0.0.0/128.0.0.0 via {upstream.ip}" in line for line in lines), lines
+    assert any(
+        f"route lookup to 192.0.2.1: the kernel routes it via {upstream.ip}" in line
+        for line in lines
+    ), lines
     assert _left_of(docker_client, slug) == []
 
 

@@ -2,9 +2,10 @@
 
 The targets come from the engine (the bottle's networks, the default bridge,
 the bundle's addresses), so a launch and ``bot-bottle check SLUG`` prove the
-same things. While the probe runs, this host listens on a TCP and a UDP port
-of every address: a datagram that arrives proves a way out even where no
-answer would have come back to the agent.
+same things. While the probe runs, this host listens on a UDP port of every
+address: a datagram carrying the run's nonce that arrives proves a way out even
+where no answer would have come back to the agent. (A TCP port needs no
+listener: a closed one answers with a reset, which the probe counts as reached.)
 """
 
 from __future__ import annotations
@@ -29,47 +30,45 @@ from .errors import LaunchFailed
 
 BRIDGE = "bridge"
 INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
+# `bot-bottle check` on a live bottle runs the probe as a user no agent process
+# runs as, so the agent can neither signal, trace nor write into it. It is just
+# as unprivileged: every exec gets the container's capabilities and no_new_privs.
+CHECK_USER = "2147483646:2147483646"
+# Off the start path a name gets two seconds: a resolver forwarding to a slow
+# upstream still answers in that time.
+CHECK_DNS_TIMEOUT_MS = 2000
+# What the launch gives the agent's resolver to forward to: its own loopback.
+AGENT_DNS = ("127.0.0.1",)
 
 
 class HostListener:
-    """A TCP and a UDP port on every address of this host, open while the probe runs."""
+    """A UDP port on every address of this host, open while the probe runs."""
 
     def __init__(self) -> None:
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        for s in (self.tcp, self.udp):
-            s.bind(("0.0.0.0", 0))
-            s.setblocking(False)
-        self.tcp.listen(16)
-
-    @property
-    def tcp_port(self) -> int:
-        return self.tcp.getsockname()[1]
+        self.udp.bind(("0.0.0.0", 0))
+        self.udp.setblocking(False)
 
     @property
     def udp_port(self) -> int:
         return self.udp.getsockname()[1]
 
     def heard(self, nonce: str) -> list[boundary.ProbeResult]:
-        """Verdicts for whatever reached this host from the probe."""
+        """Verdicts for the probe's datagrams that reached this host."""
         found = []
         with contextlib.suppress(BlockingIOError):
             while True:
-                conn, peer = self.tcp.accept()
-                conn.close()
-                found.append(("tcp", self.tcp_port, f"a connection from {peer[0]}"))
-        with contextlib.suppress(BlockingIOError):
-            while True:
                 data, peer = self.udp.recvfrom(2048)
-                if nonce.encode() in data:
-                    found.append(("udp", self.udp_port, f"a datagram from {peer[0]}"))
+                if nonce.encode() in data:  # the probe's own, not a stray packet
+                    found.append(peer[0])
         return [
-            boundary.ProbeResult(kind, f"this host, port {port}", False, f"{what} arrived")
-            for kind, port, what in found
+            boundary.ProbeResult(
+                "udp", f"this host, port {self.udp_port}", False, f"a datagram from {ip} arrived"
+            )
+            for ip in found
         ]
 
     def close(self) -> None:
-        self.tcp.close()
         self.udp.close()
 
 
@@ -104,19 +103,44 @@ def _address_on(container: dict, network: str) -> str | None:
     return (nets.get(network) or {}).get("IPAddress") or None
 
 
-def _route_hosts(bundle: dict) -> list[str]:
-    """The hosts the bottle routes: names that must not resolve inside the agent either."""
+def _route_hosts(bundle: dict) -> list[str] | None:
+    """The hosts the bottle routes (names that must not resolve inside the agent
+    either), or ``None`` when the routes file cannot be read."""
     for mount in bundle.get("Mounts") or []:
         if mount.get("Destination") == layout.CONFIG_DIR and mount.get("Source"):
             path = PurePosixPath(mount["Source"]) / PurePosixPath(layout.EGRESS_ROUTES).name
-            with contextlib.suppress(Exception):
+            try:
                 return [r.host for r in load_routes(str(path))]
-    return []
+            except Exception:  # any unreadable file: the check says so below
+                return None
+    return None
 
 
-def targets(client: docker.DockerClient, slug: str, listener: HostListener) -> boundary.Targets:
+def host_side(agent: dict, route_hosts: list[str] | None) -> list[boundary.ProbeResult]:
+    """What the engine, not the agent, can tell: where the agent's resolver forwards."""
+    forwards = tuple((agent.get("HostConfig") or {}).get("Dns") or ())
+    results = [
+        boundary.ProbeResult(
+            "dns",
+            "the engine's resolver for the agent",
+            forwards == AGENT_DNS,
+            f"forwards to {', '.join(forwards) or 'the host resolver'}"
+            + (" (the agent's own loopback: nowhere)" if forwards == AGENT_DNS else ""),
+        )
+    ]
+    if route_hosts is None:
+        results.append(
+            boundary.ProbeResult(
+                "dns", "routed hosts", False, "the bottle's routes file could not be read"
+            )
+        )
+    return results
+
+
+def targets(
+    client: docker.DockerClient, bundle: dict, slug: str, listener: HostListener
+) -> boundary.Targets:
     """Every address of this host and of the bottle the agent must not reach."""
-    bundle = client.api.inspect_container(names.sidecars_container(slug))
     internal = names.internal_network(slug)
     egress_ip = _address_on(bundle, internal)
     addresses: list[tuple[str, str]] = []
@@ -143,14 +167,11 @@ def targets(client: docker.DockerClient, slug: str, listener: HostListener) -> b
         if sidecar_ip:
             addresses.append(("egress upstream side", sidecar_ip))
     addresses = list(dict.fromkeys(addresses))
-    extra_tcp = [(label, a, listener.tcp_port) for label, a in addresses]
-    extra_udp = [(label, a, listener.udp_port) for label, a in addresses]
     return boundary.Targets(
         addresses=addresses,
-        names=_route_hosts(bundle),
+        names=_route_hosts(bundle) or [],
         proxy=f"{egress_ip}:{names.EGRESS_PORT}" if egress_ip else None,
-        extra_tcp=extra_tcp,
-        extra_udp=extra_udp,
+        extra_udp=[(label, a, listener.udp_port) for label, a in addresses],
         dead_gateways=dead,
     )
 
@@ -190,17 +211,30 @@ class ProbeRun:
     argv: list[str]
     nonce: str
     targets: boundary.Targets
+    host_side: list[boundary.ProbeResult]
 
 
-def probe_command(client: docker.DockerClient, slug: str, listener: HostListener) -> ProbeRun:
+def probe_command(
+    client: docker.DockerClient,
+    slug: str,
+    listener: HostListener,
+    *,
+    dns_timeout_ms: int = boundary.DNS_TIMEOUT_MS,
+) -> ProbeRun:
+    bundle = client.api.inspect_container(names.sidecars_container(slug))
+    agent = client.api.inspect_container(names.agent_container(slug))
     nonce = secrets.token_hex(8)
-    found = targets(client, slug, listener)
-    return ProbeRun(boundary.probe_argv(found, nonce=nonce), nonce, found)
+    found = targets(client, bundle, slug, listener)
+    argv = boundary.probe_argv(found, nonce=nonce, dns_timeout_ms=dns_timeout_ms)
+    return ProbeRun(argv, nonce, found, host_side(agent, _route_hosts(bundle)))
 
 
-def report(slug: str, output: str, listener: HostListener, run: ProbeRun) -> BoundaryReport:
-    """The verdicts in the probe's ``output`` plus whatever reached this host; an
-    expected probe that said nothing counts as one that got through."""
+def report(
+    slug: str, output: str, exit_code: int | None, listener: HostListener, run: ProbeRun
+) -> BoundaryReport:
+    """The verdicts in the probe's ``output``, what reached this host and what the
+    engine says; an expected probe that said nothing, or an exit status that does
+    not match the verdicts, counts as a probe that got through."""
     try:
         results = boundary.parse(output)
     except ValueError as exc:
@@ -208,7 +242,9 @@ def report(slug: str, output: str, listener: HostListener, run: ProbeRun) -> Bou
             f"The boundary self-check could not run in bottle {slug}: {exc}. The agent image "
             "must be a Linux image; the probe is a static binary and needs nothing else."
         ) from None
-    results = boundary.complete(results, run.targets) + listener.heard(run.nonce)
+    results = boundary.complete(results, run.targets)
+    results += boundary.exit_status(results, exit_code)
+    results += run.host_side + listener.heard(run.nonce)
     return BoundaryReport(slug=slug, results=tuple(results))
 
 
@@ -227,6 +263,7 @@ def check(client: docker.DockerClient, slug: str) -> BoundaryReport:
     if not agent.put_archive("/", archive.tar_at(files, 0, 0)):
         raise LaunchFailed(f"Could not copy the boundary probe into {agent.name}.")
     with listening() as listener:
-        run = probe_command(client, slug, listener)
-        result = agent.exec_run(run.argv)
-        return report(slug, result.output.decode(errors="replace"), listener, run)
+        run = probe_command(client, slug, listener, dns_timeout_ms=CHECK_DNS_TIMEOUT_MS)
+        result = agent.exec_run(run.argv, user=CHECK_USER)
+        output = result.output.decode(errors="replace")
+        return report(slug, output, result.exit_code, listener, run)

@@ -188,7 +188,7 @@ def prove_boundary(
                 f"Reading the agent user failed in {agent.name} (exit {result.exit_code}): "
                 f"{out.strip()[:300]}"
             ) from None
-        return user, boundary.report(slug, rest, listener, run)
+        return user, boundary.report(slug, rest, result.exit_code, listener, run)
 
 
 def provision(agent: Container, user: AgentUser, steps: Sequence[ProvisionStep]) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "ProbeResult",
     "Targets",
     "complete",
+    "exit_status",
     "expected",
     "parse",
     "probe_argv",
@@ -120,17 +121,19 @@ def probe_argv(
 
 
 def parse(output: str) -> list[ProbeResult]:
-    """The probe's JSON lines as results; raises ``ValueError`` when there are none.
+    """The probe's JSON lines as results; raises ``ValueError`` on anything else.
 
-    Lines that are not JSON objects (a shell's own output before the probe ran)
-    are ignored; a line that is JSON but not a verdict is an error.
+    Every non-empty line must be a verdict: output the probe did not write
+    (something else writing into its stdout) must not pass for it.
     """
     results = []
     for line in output.splitlines():
         line = line.strip()
-        if not line.startswith("{"):
+        if not line:
             continue
         raw = json.loads(line)
+        if not isinstance(raw, dict):
+            raise ValueError(f"not a probe verdict: {line[:200]}")
         try:
             results.append(
                 ProbeResult(
@@ -160,6 +163,16 @@ def expected(targets: Targets) -> list[str]:
     if targets.proxy:
         kinds.append("egress")
     return kinds
+
+
+def exit_status(results: Sequence[ProbeResult], code: int | None) -> list[ProbeResult]:
+    """A failed verdict unless the probe's exit status agrees with its verdicts
+    (0: every probe held, 1: some got through); a probe killed or stopped midway
+    must not pass for one that finished."""
+    want = 0 if all(r.held for r in results) else 1
+    if code == want:
+        return []
+    return [ProbeResult("exit", "the probe itself", False, f"exited {code}, expected {want}")]
 
 
 def complete(results: Sequence[ProbeResult], targets: Targets) -> list[ProbeResult]:

@@ -54,7 +54,8 @@
 #endif
 
 #define MAX_NET 256
-#define MAX_NAMES 16
+#define MAX_NAMES 64
+#define NAME_LEN 256
 #define MAX_SERVERS 4
 
 #define MAX_DEAD 4
@@ -152,8 +153,8 @@ enum kind { TCP, UDP, DNS };
 
 struct net {
     enum kind kind;
-    char target[200];
-    char name[128]; /* DNS: the name asked for */
+    char target[320];
+    char name[NAME_LEN]; /* DNS: the name asked for */
     struct sockaddr_storage sa;
     socklen_t salen;
     int fd;
@@ -180,7 +181,9 @@ static void finish(struct net *p, int held, const char *detail) {
    host answered, so the address was reached. */
 static void finish_errno(struct net *p, int err) {
     char detail[160];
-    int reached = err == ECONNREFUSED || err == ECONNRESET;
+    /* A nameserver that is not there answers nothing: that is the boundary
+       holding, not a host reached. */
+    int reached = p->kind != DNS && (err == ECONNREFUSED || err == ECONNRESET);
     snprintf(detail, sizeof detail, "%s%s", reached ? "a host answered: " : "",
              strerror(err));
     finish(p, !reached, detail);
@@ -349,7 +352,7 @@ static int may_ask(const char *server, const char *bundle) {
 
 /* Each name is asked of every nameserver in /etc/resolv.conf, as the agent's
    resolver would (127.0.0.1 when there is none, as glibc does). */
-static void add_dns(char names[][128], int n_names, const char *bundle) {
+static void add_dns(char names[][NAME_LEN], int n_names, const char *bundle) {
     char servers[MAX_SERVERS][64];
     int n_servers = 0;
     FILE *f = fopen("/etc/resolv.conf", "r");
@@ -391,9 +394,16 @@ static void add_dns(char names[][128], int n_names, const char *bundle) {
 
 /* ---------------------------------------------------------------- routes */
 
-/* 1 when an IPv4 default route leads somewhere (its gateway is not -G). */
-static int live_default_v4;
+/* 1 when an IPv4 route leads through a gateway that is not -G. */
+static int live_gateway_v4;
 
+static void dotted(uint32_t network_order, char *out, size_t cap) {
+    unsigned char *b = (unsigned char *)&network_order;
+    snprintf(out, cap, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+/* Any route through a gateway leads somewhere, not only 0.0.0.0/0 (two /1s do
+   the same); one through a -G address leads nowhere. */
 static void probe_route_table(void) {
     char line[512], detail[200];
     int found = 0, dead_only = 0;
@@ -403,68 +413,182 @@ static void probe_route_table(void) {
             char iface[64], dest[16], gw[16], mask[16];
             unsigned flags;
             if (sscanf(line, "%63s %15s %15s %x %*s %*s %*s %15s", iface, dest, gw, &flags,
-                       mask) == 5 &&
-                strcmp(dest, "00000000") == 0 && strcmp(mask, "00000000") == 0) {
-                /* /proc/net/route prints addresses in network order, as hex */
-                uint32_t g = (uint32_t)strtoul(gw, NULL, 16);
-                unsigned char *b = (unsigned char *)&g;
-                if (is_dead(g)) {
-                    dead_only = 1;
-                    continue;
-                }
-                snprintf(detail, sizeof detail, "default route via %u.%u.%u.%u dev %s", b[0],
-                         b[1], b[2], b[3], iface);
-                result("route", "IPv4 default route", 0, detail);
-                found = live_default_v4 = 1;
-                break;
+                       mask) != 5 ||
+                strcmp(iface, "Iface") == 0 /* the header */ || !(flags & 0x2 /* RTF_GATEWAY */))
+                continue;
+            /* /proc/net/route prints addresses in network order, as hex */
+            uint32_t g = (uint32_t)strtoul(gw, NULL, 16);
+            uint32_t d = (uint32_t)strtoul(dest, NULL, 16);
+            uint32_t m = (uint32_t)strtoul(mask, NULL, 16);
+            if (is_dead(g)) {
+                dead_only = 1;
+                continue;
             }
+            char gws[20], ds[20], ms[20];
+            dotted(g, gws, sizeof gws), dotted(d, ds, sizeof ds), dotted(m, ms, sizeof ms);
+            snprintf(detail, sizeof detail, "a route to %s/%s via %s dev %s", ds, ms, gws, iface);
+            result("route", "IPv4 routes through a gateway", 0, detail);
+            found = live_gateway_v4 = 1;
+            break;
         }
         fclose(f);
     }
     if (!found)
-        result("route", "IPv4 default route", 1,
+        result("route", "IPv4 routes through a gateway", 1,
                dead_only ? "only through the internal gateway address, which no host holds"
                          : "none in /proc/net/route");
     found = 0;
     f = fopen("/proc/net/ipv6_route", "r");
     if (f) {
         while (fgets(line, sizeof line, f)) {
-            char dest[40], plen[4], iface[64];
+            char dest[40], plen[4], hop[40], iface[64];
             unsigned flags;
             /* dest plen src splen nexthop metric refcnt use flags iface */
-            if (sscanf(line, "%39s %3s %*s %*s %*s %*s %*s %*s %x %63s", dest, plen, &flags,
-                       iface) == 4 &&
-                strspn(dest, "0") == 32 && strcmp(plen, "00") == 0 && !(flags & 0x0200)) {
-                snprintf(detail, sizeof detail, "default route dev %s", iface);
-                result("route", "IPv6 default route", 0, detail);
-                found = 1;
-                break;
-            }
+            if (sscanf(line, "%39s %3s %*s %*s %39s %*s %*s %*s %x %63s", dest, plen, hop,
+                       &flags, iface) != 5 ||
+                (flags & 0x0200) /* RTF_REJECT */)
+                continue;
+            int deflt = strspn(dest, "0") == 32 && strcmp(plen, "00") == 0;
+            if (!deflt && !(flags & 0x2 /* RTF_GATEWAY */))
+                continue;
+            snprintf(detail, sizeof detail, "a %s dev %s", deflt ? "default route" : "route via a gateway",
+                     iface);
+            result("route", "IPv6 routes through a gateway", 0, detail);
+            found = 1;
+            break;
         }
         fclose(f);
     }
     if (!found)
-        result("route", "IPv6 default route", 1, "none in /proc/net/ipv6_route");
+        result("route", "IPv6 routes through a gateway", 1, "none in /proc/net/ipv6_route");
 }
 
-/* connect() on a UDP socket only looks a route up: nothing is sent. */
+/* The kernel's own answer (every table, policy routing included): which
+   gateway would a packet to ``addr`` take? rtnetlink needs no capability. 0 and
+   *gw = 0 for an on-link route, ENETUNREACH for none, another errno when the
+   kernel cannot be asked. */
+static int route_get_v4(struct in_addr addr, uint32_t *gw) {
+    struct {
+        uint32_t len;
+        uint16_t type, flags;
+        uint32_t seq, pid;
+        unsigned char family, dst_len, src_len, tos, table, protocol, scope, kind;
+        uint32_t rt_flags;
+        uint16_t rta_len, rta_type;
+        uint32_t dst;
+    } req;
+    memset(&req, 0, sizeof req);
+    req.len = sizeof req;
+    req.type = 26; /* RTM_GETROUTE */
+    req.flags = 1; /* NLM_F_REQUEST */
+    req.seq = 1;
+    req.family = AF_INET;
+    req.dst_len = 32;
+    req.rta_len = 8;
+    req.rta_type = 1; /* RTA_DST */
+    req.dst = addr.s_addr;
+    *gw = 0;
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0 /* NETLINK_ROUTE */);
+    if (fd < 0)
+        return errno;
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    unsigned char buf[4096];
+    ssize_t got = -1;
+    if (send(fd, &req, sizeof req, 0) >= 0)
+        got = recv(fd, buf, sizeof buf, 0);
+    int err = errno;
+    close(fd);
+    if (got < 16)
+        return got < 0 ? err : EIO;
+    uint32_t len;
+    uint16_t type;
+    memcpy(&len, buf, 4), memcpy(&type, buf + 4, 2);
+    if (type == 2 /* NLMSG_ERROR */) {
+        int32_t code;
+        memcpy(&code, buf + 16, 4);
+        return code ? -code : EIO;
+    }
+    if (type != 24 /* RTM_NEWROUTE */ || len > (uint32_t)got || len < 28)
+        return EIO;
+    for (uint32_t off = 28; off + 4 <= len;) {
+        uint16_t alen, atype;
+        memcpy(&alen, buf + off, 2), memcpy(&atype, buf + off + 2, 2);
+        if (alen < 4 || off + alen > len)
+            break;
+        if (atype == 5 /* RTA_GATEWAY */ && alen >= 8)
+            memcpy(gw, buf + off + 4, 4);
+        off += (alen + 3u) & ~3u;
+    }
+    return 0;
+}
+
+/* Where a packet to a documentation address would go. Nothing is sent: the
+   kernel is asked (rtnetlink, else a UDP connect(), which only looks the route up). */
 static void probe_route_lookup(const char *addr, const char *target) {
     struct sockaddr_storage sa;
     socklen_t len;
+    char detail[120];
     parse_addr(addr, &sa, &len);
+    if (sa.ss_family == AF_INET) {
+        uint32_t gw;
+        int err = route_get_v4(((struct sockaddr_in *)&sa)->sin_addr, &gw);
+        if (err == 0) {
+            char gws[20];
+            dotted(gw, gws, sizeof gws);
+            if (gw && is_dead(gw))
+                result("route", target, 1,
+                       "routed only to the internal gateway address, which no host holds");
+            else {
+                snprintf(detail, sizeof detail, "the kernel routes it %s%s",
+                         gw ? "via " : "on-link", gw ? gws : "");
+                result("route", target, 0, detail);
+            }
+            return;
+        }
+        if (err == ENETUNREACH || err == EHOSTUNREACH) {
+            result("route", target, 1, strerror(err));
+            return;
+        }
+        /* no rtnetlink here (some sandboxes): fall back to connect() */
+    }
     int fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         result("route", target, 1, strerror(errno));
         return;
     }
     if (connect(fd, (struct sockaddr *)&sa, len) == 0) {
-        int live = sa.ss_family == AF_INET6 || live_default_v4;
+        int live = sa.ss_family == AF_INET6 || live_gateway_v4;
         result("route", target, !live,
                live ? "the kernel has a route to outside addresses"
                     : "routed only to the internal gateway address, which no host holds");
     } else
         result("route", target, 1, strerror(errno));
     close(fd);
+}
+
+/* A -G address nobody holds has no complete neighbour entry after the probes
+   asked for it: one that has is held by someone, whatever its ports said. */
+static void probe_dead_gateways(void) {
+    char line[256], detail[200], ip[64], hw[64];
+    unsigned flags;
+    for (int i = 0; i < n_dead; i++) {
+        char want[20], target[80];
+        dotted(dead[i].s_addr, want, sizeof want);
+        snprintf(target, sizeof target, "internal gateway address %s", want);
+        int held = 1;
+        FILE *f = fopen("/proc/net/arp", "r");
+        if (f) {
+            while (fgets(line, sizeof line, f))
+                if (sscanf(line, "%63s %*s %x %63s", ip, &flags, hw) == 3 &&
+                    strcmp(ip, want) == 0 && (flags & 0x2 /* ATF_COM */)) {
+                    snprintf(detail, sizeof detail, "a host answers for it (%s)", hw);
+                    held = 0;
+                }
+            fclose(f);
+        }
+        result("route", target, held, held ? "no host answers for it" : detail);
+    }
 }
 
 /* ---------------------------------------------------------------- privileges */
@@ -542,6 +666,9 @@ static const char *engine_sockets[] = {
     "/run/buildkit/buildkitd.sock",    "/run/k3s/containerd/containerd.sock",
     "/var/run/balena-engine.sock",     "/run/docker/docker.sock"};
 
+static const char *socket_names[] = {"docker.sock", "containerd.sock", "podman.sock",
+                                     "crio.sock",   "buildkitd.sock",  "balena-engine.sock"};
+
 static int is_socket(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
@@ -581,6 +708,18 @@ static void probe_sockets(void) {
                 result("engine-socket", "mounted sockets", 0, detail);
                 fclose(f);
                 return;
+            }
+            /* a mounted directory holding an engine's socket (-v /var/run:/x) */
+            for (size_t i = 0; i < sizeof socket_names / sizeof socket_names[0]; i++) {
+                char inner[2200];
+                snprintf(inner, sizeof inner, "%s/%s", strcmp(point, "/") ? point : "",
+                         socket_names[i]);
+                if (is_socket(inner)) {
+                    snprintf(detail, sizeof detail, "an engine socket is at %s", inner);
+                    result("engine-socket", "mounted sockets", 0, detail);
+                    fclose(f);
+                    return;
+                }
             }
         }
         fclose(f);
@@ -688,7 +827,7 @@ static void probe_egress(const char *proxy, const char *host, int timeout_ms) {
 int main(int argc, char **argv) {
     int timeout_ms = 25, dns_timeout_ms = 60, http_timeout_ms = 3000, opt;
     const char *nonce = "bot-bottle-boundary-probe", *proxy = NULL, *unrouted = NULL;
-    char names[MAX_NAMES][128];
+    static char names[MAX_NAMES][NAME_LEN];
     int n_names = 0;
     while ((opt = getopt(argc, argv, "IG:t:D:H:n:T:U:d:p:u:")) != -1) {
         switch (opt) {
@@ -715,8 +854,10 @@ int main(int argc, char **argv) {
             }
             break;
         case 'd':
-            if (n_names < MAX_NAMES)
+            if (n_names < MAX_NAMES && strlen(optarg) < NAME_LEN)
                 snprintf(names[n_names++], sizeof names[0], "%s", optarg);
+            else
+                result("dns", optarg, 0, "not asked: too many names or too long a name");
             break;
         case 'p': proxy = optarg; break;
         case 'u': unrouted = optarg; break;
@@ -752,6 +893,7 @@ int main(int argc, char **argv) {
     probe_privileges();
     probe_sockets();
     run_nets(nonce, timeout_ms, dns_timeout_ms);
+    probe_dead_gateways();
     fflush(stdout);
     if (child > 0) {
         char buf[4096];
