@@ -119,20 +119,25 @@ def test_options_from_env(tmp_path):
         DockerOptions.from_env({"BOT_BOTTLE_EGRESS_UPSTREAM_CA": str(tmp_path / "nope")})
 
 
-def test_copy_cwd_takes_gits_view_and_never_env_files(tmp_path):
-    import subprocess
+def test_the_workspace_tar_holds_directories_files_and_links_as_links():
+    import io
+    import tarfile
 
-    from bot_bottle_docker.launch import workspace_files
+    from bot_bottle_docker.archive import tar_of
+    from bot_bottle_docker.workspace_copy import parent_dirs
 
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text("print()\n")
-    (tmp_path / ".env").write_text("SECRET=1\n")
-    (tmp_path / ".env.production").write_text("SECRET=2\n")
-    (tmp_path / "build.log").write_text("noise\n")
-    (tmp_path / ".gitignore").write_text("*.log\n")
-    assert workspace_files(tmp_path) == [".gitignore", "build.log", "src/app.py"]  # no repo
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    assert workspace_files(tmp_path) == [".gitignore", "src/app.py"]
+    files = [("src/app.py", b"print()\n", 0o644)]
+    links = [("src/deep/readme", "../app.py")]
+    dirs = parent_dirs(["src/app.py", "src/deep/readme"])
+    assert dirs == ["src", "src/deep"]
+    with tarfile.open(fileobj=io.BytesIO(tar_of(files, 1000, 1000, dirs=dirs, links=links))) as t:
+        members = [(m.name, m.type, m.linkname, m.uid) for m in t.getmembers()]
+    assert members == [
+        ("src", tarfile.DIRTYPE, "", 1000),
+        ("src/deep", tarfile.DIRTYPE, "", 1000),
+        ("src/app.py", tarfile.REGTYPE, "", 1000),
+        ("src/deep/readme", tarfile.SYMTYPE, "../app.py", 1000),
+    ]
 
 
 def test_attach_uses_an_interactive_exec_into_the_agent():

@@ -10,14 +10,34 @@ from pathlib import PurePosixPath
 from docker.models.containers import Container
 
 
-def tar_of(files: Iterable[tuple[str, bytes, int]], uid: int, gid: int) -> bytes:
-    """A tar of ``(name, data, mode)`` entries owned by ``uid:gid``."""
+def tar_of(
+    files: Iterable[tuple[str, bytes, int]],
+    uid: int,
+    gid: int,
+    *,
+    dirs: Iterable[str] = (),
+    links: Iterable[tuple[str, str]] = (),
+) -> bytes:
+    """A tar owned by ``uid:gid``: ``dirs`` (mode 755), ``(name, data, mode)`` files,
+    then ``(name, target)`` symbolic links.
+
+    Links come last, so no file in the same tar is ever written through one.
+    """
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name in dirs:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, uid, gid
+            tar.addfile(info)
         for name, data, mode in files:
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.uid, info.gid = len(data), mode, uid, gid
             tar.addfile(info, io.BytesIO(data))
+        for name, target in links:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.mode = tarfile.SYMTYPE, target, 0o777
+            info.uid, info.gid = uid, gid
+            tar.addfile(info)
     return buf.getvalue()
 
 

@@ -9,8 +9,6 @@ agent's work).
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
 import tarfile
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +30,7 @@ from bot_bottle_core.plan import (
 )
 from bot_bottle_core.state import now_iso
 
-from . import archive, boundary, images, ipv6, names, subnets
+from . import archive, boundary, images, ipv6, names, subnets, workspace_copy
 from .bundle_env import UPSTREAM_CA_FILE, sidecar_env
 from .errors import LaunchFailed
 from .options import DockerOptions
@@ -48,9 +46,6 @@ AGENT_CA = "/usr/local/share/ca-certificates/bot-bottle-egress.crt"
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 WORKSPACE = "/workspace"
 READY_TIMEOUT_S = 60.0
-# Files that stay on the host even with --copy-cwd.
-SECRET_FILE_NAMES = (".env", ".envrc", ".netrc")
-SECRET_FILE_PREFIXES = (".env.",)
 # Daemons the bundle runs (git-gate and supervise join later).
 SIDECARS = "egress"
 SIDECARS_MEMORY = "512m"
@@ -197,42 +192,6 @@ def provision(agent: Container, user: AgentUser, steps: Sequence[ProvisionStep])
             _put(agent, user, step.path, step.content.encode(), step.mode)
         elif isinstance(step, RunCommand):
             _exec(agent, step.argv, user=user.spec, what=f"Provisioning {step.argv[0]}")
-
-
-def _is_secret_file(rel: str) -> bool:
-    name = PurePosixPath(rel).name
-    return name in SECRET_FILE_NAMES or name.startswith(SECRET_FILE_PREFIXES)
-
-
-def workspace_files(cwd: Path) -> list[str]:
-    """Files --copy-cwd takes: git's view when cwd is a repo (honours .gitignore)."""
-    try:
-        out = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=cwd,
-            capture_output=True,
-            check=True,
-        ).stdout
-        rels = [r for r in out.decode().split("\0") if r]
-    except (OSError, subprocess.CalledProcessError):
-        rels = [
-            str(p.relative_to(cwd))
-            for p in cwd.rglob("*")
-            if p.is_file() and ".git" not in p.relative_to(cwd).parts
-        ]
-    return sorted(r for r in rels if not _is_secret_file(r) and (cwd / r).is_file())
-
-
-def copy_cwd(agent: Container, user: AgentUser, cwd: Path) -> None:
-    files = [
-        (rel, (cwd / rel).read_bytes(), os.stat(cwd / rel).st_mode & 0o777)
-        for rel in workspace_files(cwd)
-    ]
-    dirs = sorted({str(PurePosixPath(rel).parent) for rel, _, _ in files} - {"."})
-    for d in dirs:
-        _exec(agent, ["mkdir", "-p", f"{WORKSPACE}/{d}"], user=user.spec, what="Copying cwd")
-    if files and not agent.put_archive(WORKSPACE, archive.tar_of(files, user.uid, user.gid)):
-        raise LaunchFailed(f"Could not copy {cwd} into the bottle.")
 
 
 def restore_transcript(agent: Container, user: AgentUser, tar_path: Path) -> None:
@@ -423,7 +382,7 @@ def launch(
             restore_transcript(agent, user, request.transcript_archive)
         if request.copy_cwd and request.mode == "fresh":
             progress(f"copying {request.cwd} into /workspace")
-            copy_cwd(agent, user, request.cwd)
+            workspace_copy.copy_cwd(agent, WORKSPACE, user.uid, user.gid, request.cwd, progress)
         progress("provisioning")
         provision(agent, user, steps)
         progress("ready")
