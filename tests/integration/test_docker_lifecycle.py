@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import secrets
 import subprocess
 import sys
 
@@ -144,7 +146,6 @@ def test_failed_build_leaves_nothing_behind(bottle_env, docker_client, tmp_path)
 
 def test_two_starts_of_one_agent_get_two_bottles(bottle_env):
     env_run = [sys.executable, "-m", "bot_bottle_core", "start", "probe", "--yes"]
-    import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
     env.update(bottle_env.env)
@@ -251,3 +252,49 @@ def test_copy_cwd_copies_the_project_but_not_its_secrets(bottle_env, tmp_path):
     assert ".env" not in r.stdout and "do-not-copy" not in r.stdout
     # A copy, not a mount: the host's files are untouched by the bottle.
     assert (project / "src" / "main.py").read_text() == "print('hi')\n"
+
+
+def test_copy_cwd_never_follows_a_link_out_of_the_project(bottle_env, docker_client, tmp_path):
+    value = secrets.token_hex(16)
+    outside = tmp_path / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "credentials").write_text(f"aws_secret_access_key = {value}\n")
+    (outside / "dir" / "id_rsa").write_text(f"{value}\n")
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "main.py").write_text("print('hi')\n")
+    (project / "notes.txt").symlink_to(outside / "credentials")
+    (project / "keys").symlink_to(outside / "dir")
+    (project / "main.py").symlink_to("src/main.py")
+    os.mkfifo(project / "pipe")  # opening it for reading would hang the launch
+    script = (
+        f"grep -R -l {value} /workspace; echo grep-exit=$?\n"
+        "echo arrived: $(cd /workspace && find . -mindepth 1 | sort)\n"
+        "test -L /workspace/main.py && echo link-to=$(readlink /workspace/main.py)\n"
+        "cat /workspace/main.py\n"
+        "exit 0\n"
+    )
+    state = bottle_env.home / "state"
+    before = set(state.iterdir()) if state.exists() else set()
+    try:
+        # A launch stuck on the FIFO would time out here.
+        r = bottle_env.run(
+            "start", "probe", "--yes", "--copy-cwd", input=script, cwd=project, timeout=600
+        )
+        assert r.returncode == 0, r.stderr
+        slug = slug_from(r.stderr)
+        assert "grep-exit=1" in r.stdout  # grep found the value in no file
+        assert "arrived: ./main.py ./src ./src/main.py\n" in r.stdout  # nothing else did
+        assert "link-to=src/main.py" in r.stdout and "print('hi')" in r.stdout
+        for line in (
+            "skipped notes.txt: a link to outside the directory",
+            "skipped keys: a link to outside the directory",
+            "skipped pipe: a FIFO, not a regular file",
+        ):
+            assert line in r.stderr
+        assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
+    finally:
+        # Exit 0 removes the bottle; a failed or stuck run may not have.
+        for left in (set(state.iterdir()) if state.exists() else set()) - before:
+            if any(resources(docker_client, left.name).values()):
+                bottle_env.run("stop", left.name)
