@@ -13,8 +13,9 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
-from . import boundary
+from . import boundary, launch_record
 from .errors import BotBottleError
+from .pause_hook import pausing
 from .preparation import Prepared
 from .state import StateStore
 
@@ -47,8 +48,17 @@ def launch(prepared: Prepared, echo: Echo) -> None:
     """Launch the bottle and prove its boundary; a bottle that fails is gone on return."""
     req = prepared.request
     steps = prepared.provider.provision_steps(req.agent, supervise_url=None)
-    launched = prepared.backend.launch(req, prepared.plan, steps, echo)
+    # Before anything exists: a launch killed from here on is told apart from
+    # one still under way (see launch_record).
+    launch_record.begin(req.state_dir)
+    launched = prepared.backend.launch(req, prepared.plan, steps, pausing(echo))
     boundary.enforce(prepared.backend, req, launched, echo)
+    mark_launched(prepared)
+
+
+def mark_launched(prepared: Prepared) -> None:
+    """The bottle is whole: from now on a gone launcher means detached, not incomplete."""
+    launch_record.mark_completed(prepared.request.state_dir)
 
 
 def attach(prepared: Prepared) -> int:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
+
+from bot_bottle_core import launch_record
+from bot_bottle_core.launch_record import LaunchRecord
+from bot_bottle_core.process_stamp import ProcessStamp
 
 PAPER_BACKEND = """
 from bot_bottle_core import hookimpl
@@ -252,7 +258,7 @@ def test_config_mistake_is_a_clean_error(bb):
 
 LISTING_BACKENDS = """
 from bot_bottle_core import hookimpl
-from bot_bottle_core.plan import ActiveBottle, Availability, CleanupOutcome
+from bot_bottle_core.plan import ActiveBottle, Availability, CleanupItem, CleanupOutcome
 
 
 class Online:
@@ -291,6 +297,22 @@ class Failing(Online):
         raise BotBottleError("its engine refused the list call")
 
 
+# Runs demo-xxxxx and demo-zzzzz; demo-yyyyy has its sidecars but no agent yet.
+class Halfway(Online):
+    @hookimpl
+    def enumerate_active(self):
+        return [
+            ActiveBottle(backend="halfway", slug=s, agent="demo", services=("sidecars",))
+            for s in ("demo-xxxxx", "demo-zzzzz")
+        ]
+
+    @hookimpl
+    def prepare_cleanup(self, live_slugs, preserved_slugs):
+        slugs = ("demo-xxxxx", "demo-yyyyy", "demo-zzzzz")
+        return [CleanupItem("halfway", "box", "box-" + s, s)
+                for s in slugs if s not in live_slugs]
+
+
 class Offline(Online):
     @hookimpl
     def is_available(self):
@@ -301,6 +323,7 @@ online = Online()
 offline = Offline()
 live = Live()
 failing = Failing()
+halfway = Halfway()
 """
 
 
@@ -346,23 +369,30 @@ def test_stop_of_a_running_bottle_without_state_here(bb, tmp_path, fake_dist):
     assert r.code == 1 and "Unknown slug 'demo-yyyyy'" in r.err
 
 
+def bottle_state(bb, slug: str, backend: str, preserved: bool = False) -> Path:
+    """A bottle's state directory as ``start`` leaves it."""
+    path = bb.home / "state" / slug
+    path.mkdir(parents=True)
+    meta = {
+        "slug": slug,
+        "agent": "demo",
+        "backend": backend,
+        "provider": "shell",
+        "bottle": "demo",
+        "cwd": "/",
+    }
+    (path / "metadata.json").write_text(json.dumps(meta))
+    if preserved:
+        (path / ".preserve").touch()
+    return path
+
+
 def test_cleanup_reaps_orphan_state_but_not_an_unreachable_backends(bb, tmp_path, fake_dist):
     install_listing_backends(bb, tmp_path, fake_dist, "online", "offline")
     state = bb.home / "state"
 
     def bottle(slug: str, backend: str, preserved: bool = False) -> None:
-        (state / slug).mkdir(parents=True)
-        meta = {
-            "slug": slug,
-            "agent": "demo",
-            "backend": backend,
-            "provider": "shell",
-            "bottle": "demo",
-            "cwd": "/",
-        }
-        (state / slug / "metadata.json").write_text(json.dumps(meta))
-        if preserved:
-            (state / slug / ".preserve").touch()
+        bottle_state(bb, slug, backend, preserved)
 
     bottle("demo-aaaaa", "online")  # orphan: its backend says it is not running
     bottle("demo-bbbbb", "offline")  # may still run where that backend can be asked
@@ -372,3 +402,85 @@ def test_cleanup_reaps_orphan_state_but_not_an_unreachable_backends(bb, tmp_path
     assert r.code == 0, r.err
     assert "offline: skipped, not available (its engine is not installed here)" in r.err
     assert state_entries(bb) == ["demo-bbbbb", "demo-ccccc"]
+
+
+ALIVE = ProcessStamp.current()  # this test process: it outlives every CLI run
+GONE = ProcessStamp(os.getpid(), "another-boot:1")  # a live pid, but not the launcher's
+
+
+def launched(path: Path, launcher: ProcessStamp, completed: bool) -> None:
+    done = "2025-01-01T00:01:00+00:00" if completed else None
+    launch_record.write(path, LaunchRecord(launcher, "2025-01-01T00:00:00+00:00", done))
+
+
+@pytest.fixture
+def halfway(bb, tmp_path, fake_dist):
+    install_listing_backends(bb, tmp_path, fake_dist, "halfway")
+    bb.extra["BOT_BOTTLE_PLUGINS"] = "halfway"
+    return bb
+
+
+def test_list_active_has_a_header_and_says_how_to_reenter_a_detached_bottle(halfway):
+    launched(bottle_state(halfway, "demo-xxxxx", "halfway"), ALIVE, completed=True)
+    launched(bottle_state(halfway, "demo-zzzzz", "halfway"), GONE, completed=True)
+    r = halfway.run("list", "active")
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0].split() == ["BACKEND", "SLUG", "AGENT", "STATUS", "SERVICES", "STARTED"]
+    assert lines[1].split()[:5] == ["halfway", "demo-xxxxx", "demo", "attached", "sidecars"]
+    assert lines[2].split()[:5] == ["halfway", "demo-zzzzz", "demo", "detached", "sidecars"]
+    assert lines[3:] == ["Re-enter a detached bottle with: bot-bottle attach demo-zzzzz"]
+    r = halfway.run("list", "active", "--json")
+    assert [(b["slug"], b["status"]) for b in r.json()] == [
+        ("demo-xxxxx", "attached"),
+        ("demo-zzzzz", "detached"),
+    ]
+
+
+def test_list_active_without_bottles_says_so(bb, tmp_path, fake_dist):
+    install_listing_backends(bb, tmp_path, fake_dist, "online")
+    r = bb.run("list", "active")
+    assert r.code == 0, r.err
+    assert r.out == "No bottles are running.\n"
+
+
+def test_an_interrupted_launch_is_incomplete_and_cleanup_takes_it(halfway):
+    launched(bottle_state(halfway, "demo-xxxxx", "halfway"), GONE, completed=True)
+    launched(bottle_state(halfway, "demo-zzzzz", "halfway"), GONE, completed=False)
+    r = halfway.run("list", "active", "--json")
+    assert r.code == 0, r.err
+    assert [(b["slug"], b["status"]) for b in r.json()] == [
+        ("demo-xxxxx", "detached"),
+        ("demo-zzzzz", "incomplete"),
+    ]
+    r = halfway.run("list", "active")
+    assert "demo-zzzzz never finished starting: `bot-bottle cleanup` removes what it left" in r.out
+
+    r = halfway.run("attach", "demo-zzzzz")
+    assert r.code == 1
+    assert r.err.strip().splitlines() == [
+        "bot-bottle: The bottle demo-zzzzz never finished starting (the bot-bottle that launched "
+        "it is gone): `bot-bottle cleanup` removes what it left."
+    ]
+
+    r = halfway.run("cleanup", "--dry-run")
+    assert r.code == 0, r.err
+    offered = [line.strip() for line in r.out.splitlines() if line.startswith("  ")]
+    # demo-yyyyy has no state here and no agent: a leftover as before.
+    assert offered == [
+        "[halfway] box box-demo-yyyyy",
+        "[halfway] box box-demo-zzzzz",
+        "[state] state dir demo-zzzzz",
+    ]
+
+
+def test_cleanup_leaves_a_launch_under_way_alone_before_the_backend_lists_it(halfway):
+    launched(bottle_state(halfway, "demo-yyyyy", "halfway"), ALIVE, completed=False)
+    r = halfway.run("cleanup", "--dry-run")
+    assert r.code == 0, r.err
+    assert r.out == "Nothing to clean up.\n"
+    r = halfway.run("attach", "demo-yyyyy")
+    assert r.code == 1
+    assert "demo-yyyyy is still starting" in r.err and "Traceback" not in r.err
+    r = halfway.run("cleanup", "--yes")
+    assert (halfway.home / "state" / "demo-yyyyy").is_dir()

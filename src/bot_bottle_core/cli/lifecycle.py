@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 
 import attrs
 import click
 
-from .. import running
+from .. import launch_record, running
 from ..errors import BotBottleError, NotAvailableYet
+from ..launch_record import LaunchStatus
 from ..plan import CleanupItem
 from ..preflight import render_preflight
 from ..preparation import Prepared, choose_backend, find_agent, prepare_bottle
 from ..state import Metadata, is_slug, read_metadata
 from .context import AppContext, pass_ctx
+from .table import render_table
 
 
 def register(cli: click.Group) -> None:
@@ -81,6 +84,8 @@ def start(
         )
     ask = _ask_dry_run if dry_run else (_ask_secret if interactive else None)
     with app.store.claimed(spec.name) as claim:
+        # Ours from here, prompt included: cleanup leaves a live launch alone.
+        launch_record.begin(claim.path)
         prepared = prepare_bottle(
             plugins=app.plugins,
             config=config,
@@ -114,6 +119,32 @@ def existing(app: AppContext, slug: str) -> Metadata:
     return read_metadata(app.store.path(slug))
 
 
+def _status(app: AppContext, slug: str) -> LaunchStatus | None:
+    """How far the bottle's launch got; None without a record here."""
+    return launch_record.status(app.store.path(slug))
+
+
+def _incomplete_todo(app: AppContext, slug: str) -> str:
+    if app.store.is_preserved(slug):  # an interrupted resume: the work is kept
+        return f"`bot-bottle resume {slug}` starts it again"
+    return "`bot-bottle cleanup` removes what it left"
+
+
+def _refuse_unfinished(app: AppContext, slug: str) -> None:
+    """Stop ``attach`` at a bottle whose launch has not finished, with what to do instead."""
+    status = _status(app, slug)
+    if status is LaunchStatus.STARTING:
+        raise BotBottleError(
+            f"The bottle {slug} is still starting; the bot-bottle that launches it "
+            "attaches to it when it is ready."
+        )
+    if status is LaunchStatus.INCOMPLETE:
+        raise BotBottleError(
+            f"The bottle {slug} never finished starting (the bot-bottle that launched it "
+            f"is gone): {_incomplete_todo(app, slug)}."
+        )
+
+
 @click.command()
 @click.argument("slug")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before starting.")
@@ -121,8 +152,12 @@ def existing(app: AppContext, slug: str) -> Metadata:
 def resume(app: AppContext, slug: str, yes: bool) -> None:
     """Relaunch a preserved bottle with the same SLUG, its workspace and transcript."""
     meta = existing(app, slug)
+    status = _status(app, slug)
+    if status is LaunchStatus.STARTING:
+        raise BotBottleError(f"The bottle {slug} is being started by another bot-bottle.")
+    interrupted = status is LaunchStatus.INCOMPLETE
     live = {b.slug for b in app.plugins.enumerate_active().results}
-    if slug in live:
+    if slug in live and not interrupted:
         raise BotBottleError(
             f"The bottle {slug} is still running; use `bot-bottle attach {slug}` instead."
         )
@@ -135,6 +170,7 @@ def resume(app: AppContext, slug: str, yes: bool) -> None:
         raise BotBottleError(f"The backend '{meta.backend}' is not available here: {avail.reason}")
     if not yes and not sys.stdin.isatty():
         raise BotBottleError("No terminal to confirm the plan on. Pass --yes to resume.")
+    launch_record.begin(app.store.path(slug))
     prepared = prepare_bottle(
         plugins=app.plugins,
         config=config,
@@ -149,6 +185,9 @@ def resume(app: AppContext, slug: str, yes: bool) -> None:
         mode="resume",
     )
     _confirm(prepared, yes)
+    if interrupted:
+        # An earlier launch was killed midway: clear what it left, keep the workspace.
+        backend.stop(slug, preserve=True, progress=_echo_err)
     running.launch(prepared, _echo_err)
     app.store.unmark_preserved(slug)
     sys.exit(running.attach_and_settle(prepared, app.store, _echo_err))
@@ -160,11 +199,15 @@ def resume(app: AppContext, slug: str, yes: bool) -> None:
 def attach(app: AppContext, slug: str) -> None:
     """Re-enter the running bottle SLUG (the agent continues its session)."""
     meta = existing(app, slug)
+    _refuse_unfinished(app, slug)
     backend = app.plugins.backend(meta.backend)
     provider = app.plugins.provider(meta.provider)
     spec = attrs.evolve(find_agent(app.config, meta.agent), label=meta.label, color=meta.color)
     argv = provider.agent_argv(spec, "resume")
-    sys.exit(running.run_foreground(backend.attach_argv(slug, argv, tty=sys.stdin.isatty())))
+    host_argv = backend.attach_argv(slug, argv, tty=sys.stdin.isatty())
+    with launch_record.holding(app.store.path(slug)):
+        code = running.run_foreground(host_argv)
+    sys.exit(code)
 
 
 @click.command()
@@ -192,11 +235,39 @@ def list_group() -> None:
     """List bottles."""
 
 
+LIST_HEADER = ("BACKEND", "SLUG", "AGENT", "STATUS", "SERVICES", "STARTED")
+
+
+def _local_time(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso  # another backend's format: shown as it came
+
+
+def _status_hints(app: AppContext, statuses: dict[str, LaunchStatus | None]) -> list[str]:
+    """What to do about bottles nobody is attached to, for after the table."""
+    hints = []
+    for slug, status in statuses.items():
+        if status is LaunchStatus.DETACHED:
+            hints.append(f"Re-enter a detached bottle with: bot-bottle attach {slug}")
+        elif status is LaunchStatus.INCOMPLETE:
+            hints.append(f"{slug} never finished starting: {_incomplete_todo(app, slug)}")
+    return hints
+
+
 @list_group.command("active")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @pass_ctx
 def list_active(app: AppContext, as_json: bool) -> None:
-    """Every running bottle on every backend: backend, slug, agent, services."""
+    """Every running bottle on every backend: backend, slug, agent, status, services.
+
+    STATUS is attached (its bot-bottle still runs), detached (re-enter it with
+    `bot-bottle attach`), starting, or incomplete (its launch was interrupted;
+    `bot-bottle cleanup` removes it); "-" for a bottle with no state here.
+    """
     found = app.plugins.enumerate_active()
     if not found.answered:
         # An empty list would read as "nothing is running".
@@ -205,11 +276,27 @@ def list_active(app: AppContext, as_json: bool) -> None:
         )
     for problem in found.problems:
         click.echo(f"warning: {problem}", err=True)
+    statuses = {b.slug: _status(app, b.slug) for b in found.results}
     if as_json:
-        click.echo(json.dumps([attrs.asdict(b) for b in found.results], indent=2))
+        listed = [{**attrs.asdict(b), "status": statuses[b.slug]} for b in found.results]
+        click.echo(json.dumps(listed, indent=2))
+    elif not found.results:
+        click.echo("No bottles are running.")
     else:
-        for b in found.results:
-            click.echo("\t".join((b.backend, b.slug, b.display_name, ",".join(b.services))))
+        rows = [
+            (
+                b.backend,
+                b.slug,
+                b.display_name,
+                statuses[b.slug] or "-",
+                ",".join(b.services) or "-",
+                _local_time(b.started_at),
+            )
+            for b in found.results
+        ]
+        click.echo(render_table(LIST_HEADER, rows))
+        for hint in _status_hints(app, statuses):
+            click.echo(hint)
     if found.failed:
         sys.exit(1)  # the list above may be missing bottles
 
@@ -231,7 +318,13 @@ def _backend_of(app: AppContext, slug: str) -> str | None:
 def cleanup(app: AppContext, yes: bool, dry_run: bool) -> None:
     """Remove leftovers of every backend and orphan state directories."""
     live_found = app.plugins.enumerate_active()
-    live = frozenset(b.slug for b in live_found.results)
+    statuses = {s: _status(app, s) for s in app.store.slugs()}
+    # A launch whose bot-bottle is gone will never finish: its bottle is
+    # leftovers even where the backend lists it. One whose bot-bottle still
+    # runs is not, even before the backend lists it.
+    incomplete = {s for s, st in statuses.items() if st is LaunchStatus.INCOMPLETE}
+    starting = {s for s, st in statuses.items() if st is LaunchStatus.STARTING}
+    live = frozenset({b.slug for b in live_found.results if b.slug not in incomplete} | starting)
     preserved = frozenset(s for s in app.store.slugs() if app.store.is_preserved(s))
     planned = app.plugins.prepare_cleanup(live, preserved)
     warned: set[str] = set()
