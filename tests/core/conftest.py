@@ -50,7 +50,8 @@ class Env:
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
         full_env.update(BOT_BOTTLE_HOME=str(self.home), BOT_BOTTLE_DEMO_TOKEN=DEMO_TOKEN)
-        full_env.update(**self.extra, **(env or {}))
+        full_env.update(self.extra)
+        full_env.update(env or {})  # a call's own variables win
         proc = subprocess.run(
             [sys.executable, "-m", "bot_bottle_core", *args],
             cwd=self.cwd,

@@ -336,6 +336,8 @@ def install_listing_backends(bb, tmp_path, fake_dist, *names: str) -> None:
         {"listing": LISTING_BACKENDS},
     )
     bb.extra["PYTHONPATH"] = str(site)
+    # Only these: a real engine here (and what others run on it) stays out of the test.
+    bb.extra["BOT_BOTTLE_PLUGINS"] = ",".join(names)
 
 
 def test_list_active_says_when_it_could_not_ask(bb, tmp_path, fake_dist):
@@ -416,7 +418,6 @@ def launched(path: Path, launcher: ProcessStamp, completed: bool) -> None:
 @pytest.fixture
 def halfway(bb, tmp_path, fake_dist):
     install_listing_backends(bb, tmp_path, fake_dist, "halfway")
-    bb.extra["BOT_BOTTLE_PLUGINS"] = "halfway"
     return bb
 
 
@@ -429,7 +430,7 @@ def test_list_active_has_a_header_and_says_how_to_reenter_a_detached_bottle(half
     assert lines[0].split() == ["BACKEND", "SLUG", "AGENT", "STATUS", "SERVICES", "STARTED"]
     assert lines[1].split()[:5] == ["halfway", "demo-xxxxx", "demo", "attached", "sidecars"]
     assert lines[2].split()[:5] == ["halfway", "demo-zzzzz", "demo", "detached", "sidecars"]
-    assert lines[3:] == ["Re-enter a detached bottle with: bot-bottle attach demo-zzzzz"]
+    assert lines[3:] == ["", "Re-enter a detached bottle with: bot-bottle attach demo-zzzzz"]
     r = halfway.run("list", "active", "--json")
     assert [(b["slug"], b["status"]) for b in r.json()] == [
         ("demo-xxxxx", "attached"),

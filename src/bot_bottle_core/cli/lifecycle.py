@@ -295,8 +295,9 @@ def list_active(app: AppContext, as_json: bool) -> None:
             for b in found.results
         ]
         click.echo(render_table(LIST_HEADER, rows))
-        for hint in _status_hints(app, statuses):
-            click.echo(hint)
+        hints = _status_hints(app, statuses)
+        if hints:
+            click.echo("\n" + "\n".join(hints))
     if found.failed:
         sys.exit(1)  # the list above may be missing bottles
 
