@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -221,6 +222,26 @@ class BottleEnv:
             cwd=cwd or self.home,
             timeout=timeout,
         )
+
+
+NOTHING_LEFT = {"containers": [], "networks": [], "volumes": []}
+
+
+def bottle_resources(client, slug: str) -> dict[str, list[str]]:
+    """Every container, network and volume labelled with ``slug``, by kind."""
+    f = {"label": [f"bot-bottle.slug={slug}"]}
+    return {
+        "containers": sorted(c.name for c in client.containers.list(all=True, filters=f)),
+        "networks": sorted(n.name for n in client.networks.list(filters=f)),
+        "volumes": sorted(v.name for v in client.volumes.list(filters=f)),
+    }
+
+
+def slug_from(text: str) -> str:
+    """The slug a ``start`` named in its plan line."""
+    m = re.search(r"plan for ([a-z0-9_-]+-[0-9a-z]{5})", text)
+    assert m, text
+    return m.group(1)
 
 
 @contextlib.contextmanager

@@ -11,24 +11,10 @@ import subprocess
 import sys
 
 import pytest
+from fake_internet import NOTHING_LEFT, bottle_resources, slug_from
 
 pytestmark = pytest.mark.docker
 LABEL_SLUG = "bot-bottle.slug"
-
-
-def resources(client, slug: str) -> dict[str, list[str]]:
-    f = {"label": [f"{LABEL_SLUG}={slug}"]}
-    return {
-        "containers": [c.name for c in client.containers.list(all=True, filters=f)],
-        "networks": [n.name for n in client.networks.list(filters=f)],
-        "volumes": [v.name for v in client.volumes.list(filters=f)],
-    }
-
-
-def slug_from(text: str) -> str:
-    m = re.search(r"plan for ([a-z0-9_-]+-[0-9a-z]{5})", text)
-    assert m, text
-    return m.group(1)
 
 
 def test_exit_zero_tears_down_and_deletes_state(bottle_env, docker_client):
@@ -38,7 +24,7 @@ def test_exit_zero_tears_down_and_deletes_state(bottle_env, docker_client):
     assert r.returncode == 0, r.stderr
     slug = slug_from(r.stderr)
     assert f"inside as 1000 {slug}" in r.stdout  # an unprivileged user, in its own bottle
-    assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
+    assert bottle_resources(docker_client, slug) == NOTHING_LEFT
     assert not (bottle_env.home / "state" / slug).exists()
 
 
@@ -50,7 +36,7 @@ def test_nonzero_exit_preserves_and_resume_brings_the_work_back(bottle_env, dock
     assert f"bot-bottle resume {slug}" in r.stderr
     state = bottle_env.home / "state" / slug
     assert (state / ".preserve").exists() and (state / "metadata.json").exists()
-    left = resources(docker_client, slug)
+    left = bottle_resources(docker_client, slug)
     assert left["containers"] == [] and left["networks"] == []
     assert left["volumes"] == [f"bb-{slug}-workspace"]
 
@@ -61,7 +47,7 @@ def test_nonzero_exit_preserves_and_resume_brings_the_work_back(bottle_env, dock
     assert r.returncode == 0, r.stderr
     assert "precious" in r.stdout  # the workspace volume was kept
     assert "make test" in r.stdout  # the transcript was snapshotted and restored
-    assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
+    assert bottle_resources(docker_client, slug) == NOTHING_LEFT
     assert not state.exists()
 
 
@@ -83,10 +69,14 @@ def test_list_active_shows_the_running_bottle(bottle_env, launched):
             "label": None,
             "services": ["sidecars"],
             "started_at": mine[0]["started_at"],
+            "status": "attached",
         }
     ]
     r = bottle_env.run("list", "active")
-    assert f"docker\t{launched.slug}\tprobe\tsidecars" in r.stdout.splitlines()
+    rows = [line.split() for line in r.stdout.splitlines()]
+    assert rows[0] == ["BACKEND", "SLUG", "AGENT", "STATUS", "SERVICES", "STARTED"]
+    # Launched by this test process, which still runs: attached.
+    assert ["docker", launched.slug, "probe", "attached", "sidecars"] in [row[:5] for row in rows]
 
 
 def test_cleanup_reaps_leftovers_and_orphans_but_not_live_or_preserved(
@@ -111,7 +101,7 @@ def test_cleanup_reaps_leftovers_and_orphans_but_not_live_or_preserved(
 
         r = bottle_env.run("cleanup", "--yes")
         assert r.returncode == 0, r.stderr + r.stdout
-        assert resources(docker_client, ghost) == {"containers": [], "networks": [], "volumes": []}
+        assert bottle_resources(docker_client, ghost) == NOTHING_LEFT
         assert not (state / "orphan-bbbbb").exists()
         assert (state / "kept-ccccc").exists()
         launched.agent.reload()
@@ -140,7 +130,7 @@ def test_failed_build_leaves_nothing_behind(bottle_env, docker_client, tmp_path)
     assert "Building the image" in r.stderr and "failed" in r.stderr
     assert "Traceback" not in r.stderr
     slug = slug_from(r.stderr)
-    assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
+    assert bottle_resources(docker_client, slug) == NOTHING_LEFT
     assert not (bottle_env.home / "state" / slug).exists()
 
 
@@ -178,14 +168,14 @@ def test_interrupted_or_killed_agents_are_preserved(bottle_env, docker_client, s
     slug = slug_from(r.stderr)
     assert f"bot-bottle resume {slug}" in r.stderr
     assert (bottle_env.home / "state" / slug / ".preserve").exists()
-    assert resources(docker_client, slug)["volumes"] == [f"bb-{slug}-workspace"]
+    assert bottle_resources(docker_client, slug)["volumes"] == [f"bb-{slug}-workspace"]
     r = bottle_env.run("cleanup", "--yes")
     assert r.returncode == 0, r.stderr
     # Preserved: cleanup keeps its workspace and state; only an explicit stop ends it.
-    assert resources(docker_client, slug)["volumes"] == [f"bb-{slug}-workspace"]
+    assert bottle_resources(docker_client, slug)["volumes"] == [f"bb-{slug}-workspace"]
     r = bottle_env.run("stop", slug)
     assert r.returncode == 0, r.stderr
-    assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
+    assert bottle_resources(docker_client, slug) == NOTHING_LEFT
     assert not (bottle_env.home / "state" / slug).exists()
 
 
@@ -198,11 +188,7 @@ def test_attach_and_stop_a_running_bottle(bottle_env, docker_client):
         assert f"attached-{bottle.slug}" in r.stdout
         r = bottle_env.run("stop", bottle.slug)
         assert r.returncode == 0, r.stderr
-        assert resources(docker_client, bottle.slug) == {
-            "containers": [],
-            "networks": [],
-            "volumes": [],
-        }
+        assert bottle_resources(docker_client, bottle.slug) == NOTHING_LEFT
 
 
 def _probe_resources(client) -> set[str]:
