@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import attrs
-import platformdirs
 
 APP = "bot-bottle"
 HOME_ENV = "BOT_BOTTLE_HOME"
@@ -28,6 +27,8 @@ class Home:
         if env.get(HOME_ENV):
             root = Path(env[HOME_ENV]).expanduser()
             return cls(config_dir=root, state_root=root)
+        import platformdirs  # only here: `list active` reads the home and should stay quick
+
         return cls(
             config_dir=Path(platformdirs.user_config_dir(APP)),
             state_root=Path(platformdirs.user_state_dir(APP)),

@@ -25,7 +25,7 @@ class AppContext:
 
     @cached_property
     def home(self) -> Home:
-        from ..home import Home  # platformdirs: only commands that use the home pay for it
+        from ..home import Home  # only commands that use the home pay for it
 
         return Home.from_env()
 
