@@ -158,9 +158,11 @@ def prepare_cleanup(
     """List leftovers this backend would remove, removing nothing.
 
     Broadcast. ``live_slugs`` holds the bottles running on *any* backend, so
-    a backend never offers to reap another backend's live resources;
-    ``preserved_slugs`` are stopped bottles kept for ``resume``, whose
-    workspaces must stay.
+    a backend never offers to reap another backend's live resources. The core
+    adds launches still under way (before any backend lists them) and takes
+    out launches killed midway (see ``launch_record``), so a backend offers
+    everything of a slug not in it. ``preserved_slugs`` are stopped bottles
+    kept for ``resume``, whose workspaces must stay.
     """
 
 
