@@ -39,17 +39,17 @@ LEFT_AT = {
 PAUSE_TIMEOUT_S = 600  # a cold run builds the images first
 
 
-class PausedStart:
-    """``bot-bottle start probe`` running in its own process group, held at ``phase``."""
+class PausedLaunch:
+    """``bot-bottle ARGS`` running in its own process group, to be held at ``phase``."""
 
-    def __init__(self, bottle_env, phase: str, tmp: Path) -> None:
+    def __init__(self, bottle_env, args: list[str], phase: str, tmp: Path) -> None:
         self.paused = tmp / "paused"
         self.err = tmp / "start.stderr"
         env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
         env.update(bottle_env.env, **{PAUSE_AT: phase, PAUSE_FILE: str(self.paused)})
         with self.err.open("w") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot_bottle_core", "start", "probe", "--yes"],
+                [sys.executable, "-m", "bot_bottle_core", *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
@@ -80,18 +80,20 @@ class PausedStart:
 def remove_everything_of(client, slug: str, state: Path) -> None:
     """Safety net when a test fails midway: only what carries this slug."""
     f = {"label": [f"bot-bottle.slug={slug}"]}
-    for c in client.containers.list(all=True, filters=f):
-        c.remove(force=True)
-    for n in client.networks.list(filters=f):
-        n.remove()
-    for v in client.volumes.list(filters=f):
-        v.remove(force=True)
+    with contextlib.suppress(docker.errors.APIError):
+        for c in client.containers.list(all=True, filters=f):
+            c.remove(force=True)
+        for n in client.networks.list(filters=f):
+            n.remove()
+        for v in client.volumes.list(filters=f):
+            v.remove(force=True)
     shutil.rmtree(state, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def paused_start(bottle_env, docker_client, phase: str, tmp: Path):
-    start = PausedStart(bottle_env, phase, tmp)
+    """A new bottle's start held at ``phase``; killed, and all of it removed, afterwards."""
+    start = PausedLaunch(bottle_env, ["start", "probe", "--yes"], phase, tmp)
     slug = None
     try:
         slug = start.wait_paused(phase)
@@ -99,8 +101,7 @@ def paused_start(bottle_env, docker_client, phase: str, tmp: Path):
     finally:
         start.kill()
         if slug is not None:
-            with contextlib.suppress(docker.errors.APIError):
-                remove_everything_of(docker_client, slug, bottle_env.home / "state" / slug)
+            remove_everything_of(docker_client, slug, bottle_env.home / "state" / slug)
 
 
 def offered(cleanup_out: str, slug: str) -> set[str]:
@@ -178,3 +179,36 @@ def test_cleanup_leaves_a_start_under_way_alone(bottle_env, launched, docker_cli
         assert r.returncode != 0
         assert f"The bottle {slug} is still starting" in r.stderr
         assert bottle_resources(docker_client, slug) == left
+
+
+def test_a_resume_killed_midway_is_resumed_again(bottle_env, docker_client, tmp_path):
+    r = bottle_env.run("start", "probe", "--yes", input="echo kept > /workspace/note\nexit 3\n")
+    assert r.returncode == 3, r.stderr
+    slug = slug_from(r.stderr)
+    state = bottle_env.home / "state" / slug
+    try:
+        resume = PausedLaunch(bottle_env, ["resume", slug, "--yes"], "provisioning", tmp_path)
+        try:
+            resume.wait_paused("provisioning")
+        finally:
+            resume.kill()
+        assert statuses(bottle_env)[slug] == "incomplete"
+        r = bottle_env.run("attach", slug)
+        assert r.returncode != 0
+        assert f"`bot-bottle resume {slug}` starts it again" in r.stderr
+
+        # Cleanup keeps a preserved bottle's workspace and state, interrupted or not.
+        r = bottle_env.run("cleanup", "--dry-run")
+        assert offered(r.stdout, slug) == {
+            f"container bb-{slug}-agent",
+            f"container bb-{slug}-sidecars",
+            f"network bb-{slug}-int",
+        }
+
+        r = bottle_env.run("resume", slug, "--yes", input="cat /workspace/note\nexit 0\n")
+        assert r.returncode == 0, r.stderr
+        assert "kept" in r.stdout
+        assert bottle_resources(docker_client, slug) == NOTHING_LEFT
+        assert not state.exists()
+    finally:
+        remove_everything_of(docker_client, slug, state)
