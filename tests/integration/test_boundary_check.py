@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from bot_bottle_sidecars.boundary import UNROUTED_HOST
 from docker.models.containers import ContainerCollection
-from fake_internet import launched_bottle
+from fake_internet import NOTHING_LEFT, bottle_resources, launched_bottle
 
 from bot_bottle_core.boundary import REPORT, BoundaryBreached
 from bot_bottle_core.config import Route
@@ -142,15 +142,6 @@ def _launch_expecting_breach(bottle_env, docker_client) -> tuple[str, BoundaryBr
     return slug, caught.value
 
 
-def _left_of(docker_client, slug: str) -> list[str]:
-    flt = {"label": f"bot-bottle.slug={slug}"}
-    return (
-        [c.name for c in docker_client.containers.list(all=True, filters=flt)]
-        + [n.name for n in docker_client.networks.list(filters=flt)]
-        + [v.name for v in docker_client.volumes.list(filters=flt)]
-    )
-
-
 def _engine_socket(kw: dict) -> None:
     # gVisor refuses to mount a host socket at all; runc does as it is told.
     kw.pop("runtime", None)
@@ -198,7 +189,7 @@ def test_a_bottle_built_wrong_is_refused_and_removed(
     assert "failed its boundary self-check" in message
     failed = [line.split()[0] for line in message.splitlines() if "GOT THROUGH" in line]
     assert failed == [probe], message
-    assert _left_of(docker_client, slug) == []
+    assert bottle_resources(docker_client, slug) == NOTHING_LEFT
 
 
 @pytest.mark.parametrize("with_dns", [False, True], ids=["network", "resolver"])
@@ -219,7 +210,7 @@ def test_an_agent_also_on_the_way_out_is_caught_by_the_network_probes(
         assert any(line.split()[0] == "dns" and "resolved" in line for line in lines), lines
     else:
         assert "dns" not in got
-    assert _left_of(docker_client, slug) == []
+    assert bottle_resources(docker_client, slug) == NOTHING_LEFT
 
 
 def test_a_host_address_on_the_internal_bridge_is_caught_by_the_route_probe(
@@ -243,7 +234,7 @@ def test_a_host_address_on_the_internal_bridge_is_caught_by_the_route_probe(
         line.split()[0] == "route" and "a route to 0.0.0.0/0.0.0.0 via" in line for line in lines
     )
     assert any("internal network gateway" in line for line in lines), lines
-    assert _left_of(docker_client, slug) == []
+    assert bottle_resources(docker_client, slug) == NOTHING_LEFT
 
 
 def test_routes_out_that_are_not_a_default_route_are_caught(
@@ -284,7 +275,7 @@ def test_routes_out_that_are_not_a_default_route_are_caught(
         f"route lookup to 192.0.2.1: the kernel routes it via {upstream.ip}" in line
         for line in lines
     ), lines
-    assert _left_of(docker_client, slug) == []
+    assert bottle_resources(docker_client, slug) == NOTHING_LEFT
 
 
 def test_egress_that_lets_the_unrouted_host_through_is_caught(
@@ -302,7 +293,7 @@ def test_egress_that_lets_the_unrouted_host_through_is_caught(
     lines = [line for line in str(breach).splitlines() if "GOT THROUGH" in line]
     assert lines and all(line.split()[0] == "egress" for line in lines), lines
     assert any("egress did not refuse it" in line for line in lines), lines
-    assert _left_of(docker_client, slug) == []
+    assert bottle_resources(docker_client, slug) == NOTHING_LEFT
 
 
 def test_start_through_the_cli_says_the_boundary_was_proven(bottle_env):

@@ -278,9 +278,9 @@ def test_copy_cwd_never_follows_a_link_out_of_the_project(bottle_env, docker_cli
             "skipped pipe: a FIFO, not a regular file",
         ):
             assert line in r.stderr
-        assert resources(docker_client, slug) == {"containers": [], "networks": [], "volumes": []}
+        assert bottle_resources(docker_client, slug) == NOTHING_LEFT
     finally:
         # Exit 0 removes the bottle; a failed or stuck run may not have.
         for left in (set(state.iterdir()) if state.exists() else set()) - before:
-            if any(resources(docker_client, left.name).values()):
+            if any(bottle_resources(docker_client, left.name).values()):
                 bottle_env.run("stop", left.name)
