@@ -32,6 +32,18 @@ from _common import BASE_IMAGE, DEMO_TOKEN_ENV, timed
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
+def start_demo(env: dict[str, str], stderr: int) -> subprocess.Popen[str]:
+    """`start demo --yes` with its shell on our pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot_bottle_core", "start", "demo", "--yes"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        env=env,
+    )
+
+
 def one_run(home: str) -> tuple[float, list[tuple[float, str]], float]:
     env = dict(
         os.environ,
@@ -40,14 +52,7 @@ def one_run(home: str) -> tuple[float, list[tuple[float, str]], float]:
         **DEMO_TOKEN_ENV,
     )
     t0 = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot_bottle_core", "start", "demo", "--yes"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    proc = start_demo(env, stderr=subprocess.PIPE)
     marks: list[tuple[float, str]] = []
 
     def read_err() -> None:
@@ -74,15 +79,8 @@ def check_cost(home: str, runs: int) -> str:
     """Median extra time the self-check adds to a launch, measured in one live bottle."""
     from bot_bottle_docker import archive, launch, names
 
-    env = dict(BOT_BOTTLE_HOME=home, BOT_BOTTLE_DOCKER_OUTBOUND_INTERNAL="1", **DEMO_TOKEN_ENV)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot_bottle_core", "start", "demo", "--yes"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=dict(os.environ, **env),
-    )
+    env = dict(os.environ, BOT_BOTTLE_HOME=home, BOT_BOTTLE_DOCKER_OUTBOUND_INTERNAL="1")
+    proc = start_demo(dict(env, **DEMO_TOKEN_ENV), stderr=subprocess.DEVNULL)
     # The shell prints its hostname (the slug) once the bottle is up, and waits.
     proc.stdin.write("hostname\n")
     proc.stdin.flush()

@@ -86,14 +86,7 @@ def test_the_agent_cannot_stop_or_forge_a_live_check(bottle_env, docker_client):
 def test_a_missing_loopback_resolver_is_no_way_out(bottle_env, docker_client, monkeypatch):
     """A nameserver that refuses (nothing listening) is the boundary holding."""
 
-    def nothing_listening(kw: dict) -> None:
-        conf = Path(tempfile.mkdtemp()) / "resolv.conf"
-        conf.write_text("nameserver 127.0.0.1\n")
-        conf.parent.chmod(0o755)
-        conf.chmod(0o644)
-        kw["volumes"][str(conf)] = {"bind": "/etc/resolv.conf", "mode": "ro"}
-
-    _agent_created_with(monkeypatch, nothing_listening)
+    _agent_created_with(monkeypatch, _resolv_conf("127.0.0.1"))
     with launched_bottle(bottle_env, docker_client) as bottle:
         assert any(line.startswith("boundary proven") for line in bottle.log)
 
@@ -160,13 +153,17 @@ def _engine_socket_in_a_directory(kw: dict) -> None:
     kw["volumes"]["/var/run"] = {"bind": "/host-run", "mode": "ro"}
 
 
-def _outside_nameserver(kw: dict) -> None:
-    # A documentation address: the probe must report it without sending it anything.
-    conf = Path(tempfile.mkdtemp()) / "resolv.conf"
-    conf.write_text("nameserver 192.0.2.53\n")
-    conf.parent.chmod(0o755)
-    conf.chmod(0o644)
-    kw["volumes"][str(conf)] = {"bind": "/etc/resolv.conf", "mode": "ro"}
+def _resolv_conf(nameserver: str) -> Callable[[dict], None]:
+    """An agent whose resolv.conf names ``nameserver`` only."""
+
+    def change(kw: dict) -> None:
+        conf = Path(tempfile.mkdtemp()) / "resolv.conf"
+        conf.write_text(f"nameserver {nameserver}\n")
+        conf.parent.chmod(0o755)
+        conf.chmod(0o644)
+        kw["volumes"][str(conf)] = {"bind": "/etc/resolv.conf", "mode": "ro"}
+
+    return change
 
 
 WRONG = {
@@ -174,7 +171,8 @@ WRONG = {
     "no_new_privs": (_no_nnp, None, "no_new_privs"),
     "engine socket": (_engine_socket, None, "engine-socket"),
     "engine socket in a mounted directory": (_engine_socket_in_a_directory, None, "engine-socket"),
-    "outside nameserver": (_outside_nameserver, None, "dns"),
+    # A documentation address: the probe must report it without sending it anything.
+    "outside nameserver": (_resolv_conf("192.0.2.53"), None, "dns"),
 }
 
 
