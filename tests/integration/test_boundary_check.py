@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bot_bottle_sidecars.boundary import UNROUTED_HOST
+from bot_bottle_sidecars.boundary import PROBE_IN_AGENT, UNROUTED_HOST
 from docker.models.containers import ContainerCollection
 from fake_internet import NOTHING_LEFT, bottle_resources, launched_bottle
 
@@ -66,12 +66,14 @@ def test_check_fails_on_a_live_bottle_whose_agent_gained_a_way_out(
 def test_the_agent_cannot_stop_or_forge_a_live_check(bottle_env, docker_client):
     """`check` runs the probe as a user no agent process runs as: an agent stopping
     every process named like the probe (and writing into its output) gets nowhere."""
+    # Matched on how the command line starts, so the loop never stops itself.
     stopper = (
         "while true; do for p in /proc/[0-9]*; do "
-        "if grep -q boundary-probe $p/cmdline 2>/dev/null; then "
+        "case \"$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)\" in "
+        f"{PROBE_IN_AGENT}*) "
         "kill -STOP ${p#/proc/} 2>/dev/null && echo stopped > /tmp/stopped; "
         'echo \'{"probe":"route","target":"x","held":true,"detail":"forged"}\' > $p/fd/1; '
-        "fi; done; done"
+        ";; esac; done; done"
     )
     with launched_bottle(bottle_env, docker_client) as bottle:
         bottle.agent.exec_run(["sh", "-c", stopper], detach=True)
