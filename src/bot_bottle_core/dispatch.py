@@ -264,12 +264,18 @@ class Plugins:
         return self._broadcast("enumerate_active", lambda b: b._call("enumerate_active"))
 
     def prepare_cleanup(
-        self, live_slugs: frozenset[str], preserved_slugs: frozenset[str] = frozenset()
+        self,
+        live_slugs: frozenset[str],
+        preserved_slugs: frozenset[str] = frozenset(),
+        home_id: str | None = None,
     ) -> Broadcast[CleanupItem]:
         return self._broadcast(
             "prepare_cleanup",
             lambda b: b._call(
-                "prepare_cleanup", live_slugs=live_slugs, preserved_slugs=preserved_slugs
+                "prepare_cleanup",
+                live_slugs=live_slugs,
+                preserved_slugs=preserved_slugs,
+                home_id=home_id,
             ),
         )
 

@@ -153,7 +153,7 @@ def enumerate_active() -> list[ActiveBottle]:
 
 @hookspec
 def prepare_cleanup(
-    live_slugs: frozenset[str], preserved_slugs: frozenset[str]
+    live_slugs: frozenset[str], preserved_slugs: frozenset[str], home_id: str | None
 ) -> list[CleanupItem]:
     """List leftovers this backend would remove, removing nothing.
 
@@ -163,6 +163,12 @@ def prepare_cleanup(
     out launches killed midway (see ``launch_record``), so a backend offers
     everything of a slug not in it. ``preserved_slugs`` are stopped bottles
     kept for ``resume``, whose workspaces must stay.
+
+    ``home_id`` names the bot-bottle home asking (``PrepareRequest.home_id``
+    at launch; label what you create with it): offer only what that home made,
+    and what carries no home at all, since another home's starts under way and
+    kept workspaces are not in these sets. ``None`` means every home
+    (``cleanup --all-homes``).
     """
 
 

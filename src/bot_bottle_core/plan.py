@@ -119,6 +119,13 @@ class PrepareRequest:
         return self.state_dir / "sidecar"
 
     @property
+    def home_id(self) -> str:
+        """Which bot-bottle home this bottle belongs to (label what you create with it)."""
+        from .state import home_id
+
+        return home_id(self.state_dir.parent)
+
+    @property
     def transcript_archive(self) -> Path:
         """Snapshot of the agent's transcripts, restored on resume."""
         return self.state_dir / "transcript.tar"

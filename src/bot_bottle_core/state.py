@@ -8,6 +8,7 @@ racing for the same slug cannot both win: the loser draws again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -49,6 +50,16 @@ def now_iso() -> str:
 
 def random_suffix() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(SUFFIX_LEN))
+
+
+def home_id(state_dir: Path) -> str:
+    """A short name for the bot-bottle home whose state directory is ``state_dir``.
+
+    Backends label what they create with it, so a ``cleanup`` in one home
+    (another user, a test's private home) never takes another home's bottles:
+    their launches under way or the workspaces they keep for ``resume``.
+    """
+    return hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
 
 
 def is_slug(text: str) -> bool:
@@ -138,6 +149,10 @@ class StateStore:
 
     def path(self, slug: str) -> Path:
         return self.root / slug
+
+    @property
+    def home_id(self) -> str:
+        return home_id(self.root)
 
     def mint(self, agent: str) -> str:
         return mint_slug(self.root, agent)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from fake_internet import NOTHING_LEFT, bottle_resources, slug_from
+from fake_internet import NOTHING_LEFT, BottleEnv, bottle_resources, slug_from
 
 pytestmark = pytest.mark.docker
 LABEL_SLUG = "bot-bottle.slug"
@@ -110,6 +110,34 @@ def test_cleanup_reaps_leftovers_and_orphans_but_not_live_or_preserved(
         for fn in (net.remove, lambda: vol.remove(force=True)):
             with contextlib.suppress(Exception):
                 fn()
+
+
+def test_cleanup_in_another_home_keeps_this_homes_work(
+    bottle_env, docker_client, base_image, tmp_path
+):
+    """Two homes on one engine (two users, or a test's private home): a cleanup in
+    one never takes the workspace the other keeps for resume."""
+    r = bottle_env.run("start", "probe", "--yes", input="echo precious > /workspace/n\nexit 3\n")
+    assert r.returncode == 3, r.stderr
+    slug = slug_from(r.stderr)
+    volume = f"bb-{slug}-workspace"
+    other = BottleEnv(tmp_path / "other-home", bottle_env.upstream, base_image)
+    try:
+        r = other.run("cleanup", "--dry-run")
+        assert r.returncode == 0, r.stderr
+        assert volume not in r.stdout
+        r = other.run("cleanup", "--yes")
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert bottle_resources(docker_client, slug)["volumes"] == [volume]
+        # Asked to, the other home does offer it.
+        r = other.run("cleanup", "--all-homes", "--dry-run")
+        assert f"volume {volume}" in r.stdout
+        r = bottle_env.run("resume", slug, "--yes", input="cat /workspace/n\nexit 0\n")
+        assert r.returncode == 0, r.stderr
+        assert "precious" in r.stdout
+    finally:
+        if (bottle_env.home / "state" / slug).exists():
+            bottle_env.run("stop", slug)
 
 
 def test_failed_build_leaves_nothing_behind(bottle_env, docker_client, tmp_path):

@@ -150,3 +150,14 @@ def test_attach_uses_an_interactive_exec_into_the_agent():
         "-l",
     ]
     assert plugin.attach_argv("bob-abcde", ["x"], False)[2] == "-i"
+
+
+def test_a_home_cleans_up_only_its_own_and_what_predates_homes():
+    from bot_bottle_docker import names
+
+    mine = names.labels("a-aaaaa", "a", names.ROLE_AGENT, home="h1")
+    theirs = names.labels("b-bbbbb", "b", names.ROLE_AGENT, home="h2")
+    old = names.labels("c-ccccc", "c", names.ROLE_AGENT)
+    assert names.of_home(mine, "h1") and names.of_home(old, "h1")
+    assert not names.of_home(theirs, "h1")
+    assert all(names.of_home(x, None) for x in (mine, theirs, old))

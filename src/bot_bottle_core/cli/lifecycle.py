@@ -315,9 +315,18 @@ def _backend_of(app: AppContext, slug: str) -> str | None:
 @click.command()
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before removing.")
 @click.option("--dry-run", is_flag=True, help="Print what would be removed and exit.")
+@click.option(
+    "--all-homes",
+    is_flag=True,
+    help="Also offer what other bot-bottle homes made (their kept workspaces too).",
+)
 @pass_ctx
-def cleanup(app: AppContext, yes: bool, dry_run: bool) -> None:
-    """Remove leftovers of every backend and orphan state directories."""
+def cleanup(app: AppContext, yes: bool, dry_run: bool, all_homes: bool) -> None:
+    """Remove leftovers of every backend and orphan state directories.
+
+    Only what this bot-bottle home made (BOT_BOTTLE_HOME, or your user's
+    default) is offered, unless --all-homes.
+    """
     live_found = app.plugins.enumerate_active()
     statuses = {s: _status(app, s) for s in app.store.slugs()}
     # A launch whose bot-bottle is gone will never finish: its bottle is
@@ -327,7 +336,9 @@ def cleanup(app: AppContext, yes: bool, dry_run: bool) -> None:
     starting = {s for s, st in statuses.items() if st is LaunchStatus.STARTING}
     live = frozenset({b.slug for b in live_found.results if b.slug not in incomplete} | starting)
     preserved = frozenset(s for s in app.store.slugs() if app.store.is_preserved(s))
-    planned = app.plugins.prepare_cleanup(live, preserved)
+    planned = app.plugins.prepare_cleanup(
+        live, preserved, home_id=None if all_homes else app.store.home_id
+    )
     warned: set[str] = set()
 
     def warn(problems: list[str]) -> None:

@@ -221,7 +221,7 @@ def _create_networks(
         internal=True,
         # No address for the host on this bridge: the agent cannot reach it.
         options={"com.docker.network.bridge.inhibit_ipv4": "true"},
-        labels=names.labels(slug, agent, names.ROLE_INTERNAL),
+        labels=names.labels(slug, agent, names.ROLE_INTERNAL, home=request.home_id),
     )
     undo.add(f"network {internal.name}", internal.remove)
     egress_ip = subnets.fixed_address(subnets.subnet_of(internal))
@@ -232,7 +232,7 @@ def _create_networks(
         name=names.outbound_network(slug),
         driver="bridge",
         internal=opts.outbound_internal,
-        labels=names.labels(slug, agent, names.ROLE_OUTBOUND),
+        labels=names.labels(slug, agent, names.ROLE_OUTBOUND, home=request.home_id),
     )
     undo.add(f"network {outbound.name}", outbound.remove)
     return Networks(internal.name, outbound.name, egress_ip)
@@ -254,7 +254,9 @@ def _sidecars(
     container = client.containers.create(
         image,
         name=names.sidecars_container(slug),
-        labels=names.labels(slug, request.agent.name, names.ROLE_SIDECARS, request.agent.label),
+        labels=names.labels(
+            slug, request.agent.name, names.ROLE_SIDECARS, request.agent.label, request.home_id
+        ),
         environment=sidecar_env(request, opts, daemons=SIDECARS, listen_host=nets.egress_ip),
         volumes=volumes,
         network=nets.outbound,
@@ -300,7 +302,13 @@ def _agent(
         name=names.agent_container(request.slug),
         hostname=request.slug,
         labels={
-            **names.labels(request.slug, request.agent.name, names.ROLE_AGENT, request.agent.label),
+            **names.labels(
+                request.slug,
+                request.agent.name,
+                names.ROLE_AGENT,
+                request.agent.label,
+                request.home_id,
+            ),
             names.LABEL_STARTED: now_iso(),
         },
         environment=agent_env(request),
@@ -328,7 +336,10 @@ def _workspace_volume(client: docker.DockerClient, request: PrepareRequest, undo
         client.volumes.get(name)
         return name  # resume: the agent's work is still there
     vol = client.volumes.create(
-        name, labels=names.labels(request.slug, request.agent.name, names.ROLE_WORKSPACE)
+        name,
+        labels=names.labels(
+            request.slug, request.agent.name, names.ROLE_WORKSPACE, home=request.home_id
+        ),
     )
     undo.add(f"volume {name}", lambda: vol.remove(force=True))
     return name

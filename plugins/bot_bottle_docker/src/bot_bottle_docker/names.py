@@ -15,6 +15,7 @@ LABEL_BACKEND = f"{PREFIX}.backend"
 LABEL_ROLE = f"{PREFIX}.role"
 LABEL_LABEL = f"{PREFIX}.label"
 LABEL_STARTED = f"{PREFIX}.started-at"
+LABEL_HOME = f"{PREFIX}.home"  # which bot-bottle home made it (cleanup stays in its own)
 BACKEND = "docker"
 MINE = f"{LABEL_BACKEND}={BACKEND}"
 
@@ -49,7 +50,9 @@ def workspace_volume(slug: str) -> str:
     return f"bb-{slug}-workspace"
 
 
-def labels(slug: str, agent: str, role: str, label: str | None = None) -> dict[str, str]:
+def labels(
+    slug: str, agent: str, role: str, label: str | None = None, home: str | None = None
+) -> dict[str, str]:
     out = {
         LABEL_SLUG: slug,
         LABEL_AGENT: agent,
@@ -58,4 +61,15 @@ def labels(slug: str, agent: str, role: str, label: str | None = None) -> dict[s
     }
     if label:
         out[LABEL_LABEL] = label
+    if home:
+        out[LABEL_HOME] = home
     return out
+
+
+def of_home(labels: dict[str, str] | None, home: str | None) -> bool:
+    """Whether ``home`` may clean up a resource with these labels (``None``: any home).
+
+    A resource without a home label predates them: every home may.
+    """
+    theirs = (labels or {}).get(LABEL_HOME)
+    return home is None or theirs is None or theirs == home

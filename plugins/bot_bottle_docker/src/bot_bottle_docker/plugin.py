@@ -110,12 +110,12 @@ def enumerate_active() -> list[ActiveBottle]:
 
 @hookimpl
 def prepare_cleanup(
-    live_slugs: frozenset[str], preserved_slugs: frozenset[str]
+    live_slugs: frozenset[str], preserved_slugs: frozenset[str], home_id: str | None
 ) -> list[CleanupItem]:
     from . import engine, teardown
 
     with engine.connected() as c:
-        return teardown.prepare_cleanup(c, live_slugs, preserved_slugs)
+        return teardown.prepare_cleanup(c, live_slugs, preserved_slugs, home_id)
 
 
 @hookimpl

@@ -53,25 +53,33 @@ def snapshot(client: docker.DockerClient, slug: str, paths: Sequence[str], dest:
 
 
 def prepare_cleanup(
-    client: docker.DockerClient, live: frozenset[str], preserved: frozenset[str]
+    client: docker.DockerClient,
+    live: frozenset[str],
+    preserved: frozenset[str],
+    home: str | None = None,
 ) -> list[CleanupItem]:
+    """What is not live (nor a kept workspace) and belongs to ``home`` (see names.of_home)."""
     items: list[CleanupItem] = []
 
-    def slug_of(labels: dict | None) -> str | None:
-        return (labels or {}).get(names.LABEL_SLUG)
+    def offered(labels: dict | None, keep: frozenset[str] = frozenset()) -> str | None:
+        slug = (labels or {}).get(names.LABEL_SLUG)
+        if slug in live or slug in keep or not names.of_home(labels, home):
+            return None
+        return slug or ""
 
     for c in client.api.containers(all=True, filters={"label": names.MINE}):
-        slug = slug_of(c.get("Labels"))
-        if slug not in live:
-            items.append(CleanupItem(names.BACKEND, "container", c["Names"][0].lstrip("/"), slug))
+        slug = offered(c.get("Labels"))
+        if slug is not None:
+            name = c["Names"][0].lstrip("/")
+            items.append(CleanupItem(names.BACKEND, "container", name, slug or None))
     for n in client.api.networks(filters={"label": names.MINE}):
-        slug = slug_of(n.get("Labels"))
-        if slug not in live:
-            items.append(CleanupItem(names.BACKEND, "network", n["Name"], slug))
+        slug = offered(n.get("Labels"))
+        if slug is not None:
+            items.append(CleanupItem(names.BACKEND, "network", n["Name"], slug or None))
     for v in client.api.volumes(filters={"label": names.MINE}).get("Volumes") or []:
-        slug = slug_of(v.get("Labels"))
-        if slug not in live and slug not in preserved:
-            items.append(CleanupItem(names.BACKEND, "volume", v["Name"], slug))
+        slug = offered(v.get("Labels"), keep=preserved)
+        if slug is not None:
+            items.append(CleanupItem(names.BACKEND, "volume", v["Name"], slug or None))
     return items
 
 
