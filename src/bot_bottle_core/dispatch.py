@@ -141,8 +141,8 @@ class Provider(_Target):
     def agent_argv(self, agent: Agent, mode: AgentMode) -> list[str]:
         return self._call("agent_argv", agent=agent, mode=mode)
 
-    def provision_auth(self, agent: Agent) -> AuthProvision:
-        return self._call("provision_auth", agent=agent, default=AuthProvision())
+    def provision_auth(self, agent: Agent, environ: Mapping[str, str]) -> AuthProvision:
+        return self._call("provision_auth", agent=agent, environ=environ, default=AuthProvision())
 
     def provision_steps(self, agent: Agent, supervise_url: str | None) -> list[ProvisionStep]:
         """All provisioning steps in the order a launch applies them."""

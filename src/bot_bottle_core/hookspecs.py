@@ -21,7 +21,7 @@ same name; leave out arguments you do not need, as pluggy allows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pluggy
@@ -211,13 +211,16 @@ def agent_argv(agent: Agent, mode: AgentMode) -> list[str]:
 
 
 @hookspec
-def provision_auth(agent: Agent) -> AuthProvision:
+def provision_auth(agent: Agent, environ: Mapping[str, str]) -> AuthProvision:
     """Declare how the agent CLI authenticates without holding a secret.
 
     Targeted. Called at prepare time, so the routes show in the preflight:
     return egress routes whose ``auth.token_ref`` names the host variable
     with the real token (the egress sidecar injects it) and placeholder
     environment variables, marked ``hidden``, that the CLI needs.
+    ``environ`` is the host's environment, to tell which kind of credential
+    a variable holds (an API key or an OAuth token travel differently); never
+    put a value from it into a route, a file or the bottle's environment.
     """
 
 

@@ -63,14 +63,22 @@ class AuthProvision:
 
     @classmethod
     def injected_token(
-        cls, *, host: str, scheme: str, token_ref: str | None, placeholder_env: str
+        cls,
+        *,
+        host: str,
+        token_ref: str | None,
+        placeholder_env: str,
+        scheme: str | None = None,
+        header: str | None = None,
     ) -> AuthProvision:
-        """The usual shape: one API host whose token egress injects, and a
+        """The usual shape: one API host whose token egress injects (as
+        ``Authorization: <scheme> <token>``, or as ``<header>: <token>``), and a
         hidden placeholder the CLI reads instead of the real token. Nothing
         when the agent names no ``token_ref``."""
         if not token_ref:
             return cls()
-        route = Route(host=host, auth=RouteAuth(scheme=scheme, token_ref=token_ref))
+        auth = RouteAuth(token_ref=token_ref, scheme=scheme, header=header)
+        route = Route(host=host, auth=auth)
         return cls(routes=(route,), env=(EnvVar(placeholder_env, PLACEHOLDER, hidden=True),))
 
 

@@ -137,7 +137,7 @@ def prepare_bottle(
     bottle = config.bottles[agent.bottle]
     provider = plugins.provider(agent.provider)
     resolved = resolve_env(bottle.env, environ=environ, ask=ask, bottle=bottle)
-    auth = provider.provision_auth(agent)
+    auth = provider.provision_auth(agent, environ)
     routes = merge_routes(
         bottle.egress.routes, auth.routes, bottle=bottle.name, provider=provider.name
     )

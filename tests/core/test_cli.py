@@ -153,7 +153,7 @@ def write_secret_config(bb):
 @pytest.mark.parametrize(
     ("agent", "route", "hidden"),
     [
-        ("coder", "api.anthropic.com (all paths) [auth:Bearer]", "ANTHROPIC_AUTH_TOKEN"),
+        ("coder", "api.anthropic.com (all paths) [auth:x-api-key]", "ANTHROPIC_API_KEY"),
         ("third", "api.fakeprov.test (all paths) [auth:Token]", "FAKEPROV_TOKEN"),
     ],
 )
