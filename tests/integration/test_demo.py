@@ -13,88 +13,21 @@ shell finds, and its dry run plans the demo on gVisor.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import pty
 import re
-import select
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+from terminal import Terminal
 
 pytestmark = pytest.mark.docker
 
 DEMO_TOKEN = "demo-token-" + uuid.uuid4().hex
-
-
-class Terminal:
-    """A command on a pseudo-terminal, driven by what it prints."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], cwd) -> None:
-        self.fd, child = pty.openpty()
-        self.proc = subprocess.Popen(
-            argv, stdin=child, stdout=child, stderr=child, env=env, cwd=cwd, start_new_session=True
-        )
-        os.close(child)
-        self.seen = b""  # everything the terminal showed
-        self._pending = b""
-        self._ids = itertools.count()
-
-    def expect(self, marker: str, timeout: float = 600) -> str:
-        """What the terminal printed up to and including ``marker``."""
-        want = marker.encode()
-        deadline = time.monotonic() + timeout
-        while want not in self._pending:
-            chunk = self._read(deadline, repr(marker))
-            if not chunk:
-                raise AssertionError(f"terminal closed before {marker!r}; it showed {self.tail()}")
-            self._pending += chunk
-        end = self._pending.index(want) + len(want)
-        out, self._pending = self._pending[:end], self._pending[end:]
-        return out.decode(errors="replace")
-
-    def run(self, command: str, timeout: float = 60) -> tuple[int, str]:
-        """Type ``command`` into the shell; its exit status and output."""
-        n = next(self._ids)
-        # Quoting splits the marker in the typed (echoed) line but not in the output.
-        os.write(self.fd, f'{command}; echo "__do""ne{n}:$?__"\n'.encode())
-        out = self.expect(f"__done{n}:", timeout)
-        status = int(self.expect("__", timeout)[:-2])
-        return status, out
-
-    def wait(self, timeout: float = 300) -> int:
-        """Read what is left until the command ends; its exit status."""
-        deadline = time.monotonic() + timeout
-        while self._read(deadline, "the command to end"):
-            pass  # a full terminal buffer would block the command's last lines
-        return self.proc.wait(timeout=max(deadline - time.monotonic(), 1))
-
-    def _read(self, deadline: float, waiting_for: str) -> bytes:
-        """The next output, b"" once the command closed the terminal; fails at ``deadline``."""
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-            raise AssertionError(f"no {waiting_for} on the terminal; it showed {self.tail()}")
-        try:
-            chunk = os.read(self.fd, 65536)
-        except OSError:  # EIO: the command closed the terminal
-            chunk = b""
-        self.seen += chunk
-        return chunk
-
-    def tail(self) -> str:
-        return self.seen[-3000:].decode(errors="replace")
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self.fd)
 
 
 def arrived(upstream, marker: str) -> list[dict]:

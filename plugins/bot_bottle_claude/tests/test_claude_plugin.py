@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 from bot_bottle_claude import plugin
 
 from bot_bottle_core.config import Agent
-from bot_bottle_core.plan import PLACEHOLDER
+from bot_bottle_core.plan import PLACEHOLDER, RunCommand, WriteFile
 
 
 def agent(**kw) -> Agent:
@@ -33,14 +34,69 @@ def test_resume_continues_only_when_a_transcript_exists(tmp_path):
     assert run().strip() == "claude --dangerously-skip-permissions --continue"
 
 
-def test_auth_token_becomes_an_injected_route_and_a_hidden_placeholder():
-    assert plugin.provision_auth(agent()).routes == ()
-    auth = plugin.provision_auth(agent(auth_token="MY_CLAUDE_TOKEN"))
-    (route,) = auth.routes
+def test_an_api_key_is_injected_as_x_api_key_and_an_oauth_token_as_bearer():
+    assert plugin.provision_auth(agent(), {}).routes == ()
+    key = plugin.provision_auth(agent(auth_token="MY_KEY"), {"MY_KEY": "sk-ant-api03-secret"})
+    (route,) = key.routes
     assert route.host == "api.anthropic.com"
-    assert (route.auth.scheme, route.auth.token_ref) == ("Bearer", "MY_CLAUDE_TOKEN")
-    (env,) = auth.env
-    assert env.hidden and env.value == PLACEHOLDER
+    assert (route.auth.header, route.auth.scheme, route.auth.token_ref) == (
+        "x-api-key",
+        None,
+        "MY_KEY",
+    )
+    (env,) = key.env
+    assert (env.name, env.value, env.hidden) == ("ANTHROPIC_API_KEY", PLACEHOLDER, True)
+    oauth = plugin.provision_auth(agent(auth_token="TOK"), {"TOK": "sk-ant-oat01-secret"})
+    (route,) = oauth.routes
+    assert (route.auth.header, route.auth.scheme) == (None, "Bearer")
+    (env,) = oauth.env
+    assert (env.name, env.value, env.hidden) == ("ANTHROPIC_AUTH_TOKEN", PLACEHOLDER, True)
+    # The value is never copied anywhere: only the kind was read.
+    assert "secret" not in repr(key) + repr(oauth)
+
+
+def test_the_prompt_file_holds_the_agent_files_body():
+    assert plugin.provision_prompt(agent(), "/home/agent") == []
+    (step,) = plugin.provision_prompt(agent(prompt="Be careful.\n"), "/home/agent")
+    assert isinstance(step, WriteFile)
+    assert step.path == plugin.PROMPT_FILE and step.content == "Be careful.\n"
+
+
+def test_the_first_start_asks_nothing_and_the_status_line_shows_the_label():
+    steps = {
+        s.path: json.loads(s.content)
+        for s in plugin.provision_settings(agent(label="bob", color="#336699"), "/home/agent")
+    }
+    state = steps["/home/agent/.claude.json"]
+    assert state["hasCompletedOnboarding"] is True
+    assert state["projects"]["/workspace"]["hasTrustDialogAccepted"] is True
+    user = steps["/home/agent/.claude/settings.json"]
+    assert user["skipDangerousModePermissionPrompt"] is True
+    assert user["theme"]
+    command = user["statusLine"]["command"]
+    out = subprocess.run(["sh", "-c", command], capture_output=True, text=True).stdout
+    assert out == "\x1b[1;38;2;51;102;153mbob (coder)\x1b[0m"
+    plain = plugin.provision_settings(agent(label="it's me"), "/home/agent")[1]
+    command = json.loads(plain.content)["statusLine"]["command"]
+    assert subprocess.run(["sh", "-c", command], capture_output=True, text=True).stdout == (
+        "it's me (coder)"
+    )
+
+
+def test_supervise_is_registered_over_http_for_the_user():
+    (step,) = plugin.provision_supervise(agent(), "/home/agent", "http://supervise:8081/mcp")
+    assert isinstance(step, RunCommand)
+    assert step.argv == (
+        "claude",
+        "mcp",
+        "add",
+        "--transport",
+        "http",
+        "-s",
+        "user",
+        "supervise",
+        "http://supervise:8081/mcp",
+    )
 
 
 def test_dockerfile_takes_a_base_image_and_drops_root():

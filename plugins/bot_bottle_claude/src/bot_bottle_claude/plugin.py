@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot_bottle_core import hookimpl
 from bot_bottle_core.config import Agent
-from bot_bottle_core.plan import AgentMode, AuthProvision
+from bot_bottle_core.plan import AgentMode, AuthProvision, ProvisionStep, RunCommand, WriteFile
+
+from . import settings
 
 HOME = "/home/agent"
 PROMPT_FILE = f"{HOME}/.bot-bottle/system-prompt.md"
 API_HOST = "api.anthropic.com"
 TRANSCRIPTS = f"{HOME}/.claude/projects"
+# `claude setup-token` mints these; they go out as a bearer token. Anything else
+# is an API key, which the CLI sends as x-api-key.
+OAUTH_PREFIX = "sk-ant-oat"
+SUPERVISE = "supervise"
 
 
 @hookimpl
@@ -49,13 +57,49 @@ def agent_argv(agent: Agent, mode: AgentMode) -> list[str]:
 
 
 @hookimpl
-def provision_auth(agent: Agent) -> AuthProvision:
+def provision_auth(agent: Agent, environ: Mapping[str, str]) -> AuthProvision:
+    # Only the kind of credential is read here; the value stays with egress.
+    if (environ.get(agent.auth_token or "") or "").startswith(OAUTH_PREFIX):
+        return AuthProvision.injected_token(
+            host=API_HOST,
+            scheme="Bearer",
+            token_ref=agent.auth_token,
+            placeholder_env="ANTHROPIC_AUTH_TOKEN",
+        )
     return AuthProvision.injected_token(
         host=API_HOST,
-        scheme="Bearer",
+        header="x-api-key",
         token_ref=agent.auth_token,
-        placeholder_env="ANTHROPIC_AUTH_TOKEN",
+        placeholder_env="ANTHROPIC_API_KEY",
     )
+
+
+@hookimpl
+def provision_prompt(agent: Agent, guest_home: str) -> list[ProvisionStep]:
+    """The agent file's body, where ``--append-system-prompt-file`` reads it."""
+    if not agent.prompt.strip():
+        return []
+    return [WriteFile(PROMPT_FILE.replace(HOME, guest_home, 1), agent.prompt, 0o644)]
+
+
+@hookimpl
+def provision_settings(agent: Agent, guest_home: str) -> list[ProvisionStep]:
+    """Onboarding, trust and the bypass prompt answered; label and colour in the status line."""
+    return [
+        WriteFile(f"{guest_home}/.claude.json", _json(settings.state(settings.WORKSPACE)), 0o600),
+        WriteFile(f"{guest_home}/.claude/settings.json", _json(settings.user(agent)), 0o600),
+    ]
+
+
+@hookimpl
+def provision_supervise(agent: Agent, guest_home: str, url: str) -> list[ProvisionStep]:
+    """The supervise MCP server, over HTTP, for every project of the agent user."""
+    argv = ("claude", "mcp", "add", "--transport", "http", "-s", "user", SUPERVISE, url)
+    return [RunCommand(argv)]
+
+
+def _json(data: object) -> str:
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
 @hookimpl
