@@ -34,6 +34,7 @@ UPSTREAM_NAMES = (
     "api.fakeprov.test",
     "example.com",
     "ports.example.test",
+    "api.anthropic.com",  # the scripted model (fake_upstream/fake_anthropic.py)
 )
 DNS_NAME = "dns.example.test"  # resolves (through the fake DNS only) to the upstream
 # Routed in MANIFEST but not pinned: egress looks them up in the fake DNS, whose

@@ -2,7 +2,9 @@
 
 It answers every request with JSON describing what it received (method,
 path, Host, headers), so a test can see exactly what egress let through.
-``GET …/bytes/N`` streams N bytes instead (for the bulk-download benchmark).
+``POST /v1/messages`` on ``api.anthropic.com`` is the scripted model
+(``fake_anthropic.py``). ``GET …/bytes/N`` streams N bytes instead (for the
+bulk-download benchmark).
 A request for ``…/upgrade/…`` with an ``Upgrade`` header gets ``101 Switching
 Protocols``, and whatever bytes follow are logged as one ``AFTER-UPGRADE`` record.
 Every request is also appended to /log/requests.jsonl, and every TCP
@@ -28,6 +30,7 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_anthropic
 import fake_dns
 
 LOG = "/log/requests.jsonl"
@@ -54,6 +57,14 @@ class Echo(BaseHTTPRequestHandler):
         }
         with open(LOG, "a") as f:
             f.write(json.dumps(seen) + "\n")
+        if fake_anthropic.is_messages(self.headers.get("Host", ""), self.command, self.path):
+            kind, out = fake_anthropic.answer(seen["body"])
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         if "/upgrade/" in self.path and self.headers.get("Upgrade"):
             self._switch_protocols(seen)
             return

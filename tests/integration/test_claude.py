@@ -1,0 +1,149 @@
+"""The real Claude Code CLI in a real bottle; the only fake is the model.
+
+The claude provider's image (the real CLI from npm) is launched through the
+core like any bottle; then the agent command is attached in a pseudo-terminal,
+as `bot-bottle start` does. Claude must reach its main screen, with the
+bottle's label in its status line, without one question on the way (no
+onboarding, no trust dialog, no bypass-permissions warning, no "use this API
+key?"). The API key egress injects is nowhere in the bottle.
+
+The model is scripted (``fake_upstream/fake_anthropic.py``), served by the fake
+internet under ``api.anthropic.com``: claude talks to its real host name through
+egress, which injects the real key, and nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+
+import pytest
+from fake_internet import BottleEnv, launched_bottle
+from terminal import Terminal
+
+pytestmark = pytest.mark.docker
+
+KEY_VAR = "BB_TEST_ANTHROPIC_KEY"
+KEY = "sk-ant-api03-" + uuid.uuid4().hex
+AGENT = """---
+bottle: sec
+provider: claude
+label: bob
+color: blue
+auth_token: BB_TEST_ANTHROPIC_KEY
+---
+You are a careful engineer.
+"""
+# What claude asks when something is not pre-seeded, with the spaces its
+# screen drawing turns into cursor moves taken out.
+QUESTIONS = (
+    "Doyouwanttousethis",  # the API key
+    "Doyoutrust",  # the workspace
+    "Yes,Iaccept",  # bypass permissions
+    "Choosethetextstyle",  # onboarding: theme
+    "Selectloginmethod",
+    "Pressentertocontinue",
+)
+ESCAPES = re.compile(
+    rb"\x1b(\[[0-9;?>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-B]|[78=>])"
+)
+
+
+def screen_text(raw: bytes) -> str:
+    return re.sub(r"\s+", "", ESCAPES.sub(b"", raw).decode(errors="replace"))
+
+
+@pytest.fixture
+def claude_env(upstream, base_image, tmp_path) -> BottleEnv:
+    env = BottleEnv(tmp_path / "home", upstream, base_image)
+    (env.home / "agents" / "coder.md").write_text(AGENT)
+    env.env[KEY_VAR] = KEY
+    return env
+
+
+def test_claude_starts_asking_nothing_with_its_label_in_the_status_line(claude_env, docker_client):
+    with launched_bottle(claude_env, docker_client, agent="coder") as bottle:
+        argv = bottle.prepared.provider.agent_argv(bottle.prepared.request.agent, "fresh")
+        attach = bottle.prepared.backend.attach_argv(bottle.slug, argv, tty=True)
+        env = dict(os.environ, TERM="xterm-256color")
+        term = Terminal(attach, env, claude_env.home)
+        try:
+            term.expect("bob (coder)", timeout=120)
+            seen = screen_text(term.seen + term._pending)
+            assert "bypasspermissionson" in seen, seen[-2000:]
+            for question in QUESTIONS:
+                assert question not in seen, seen[-2000:]
+        finally:
+            term.close()
+        # The key egress injects never entered the bottle: not its environment,
+        # not a file claude wrote, not a process's command line.
+        probes = ("env", f"grep -rl {KEY} /home /workspace /tmp /etc", "cat /proc/[0-9]*/cmdline")
+        for probe in probes:
+            result = bottle.agent.exec_run(["sh", "-c", probe], user="0")
+            assert KEY not in result.output.decode(errors="replace"), probe
+        env_out = bottle.agent.exec_run(["env"]).output.decode()
+        assert "ANTHROPIC_API_KEY=bot-bottle-placeholder" in env_out
+
+
+def script(upstream, *turns: dict) -> None:
+    """Add turns to the scripted model's script (see fake_upstream/fake_anthropic.py)."""
+    path = upstream.log.parent / "anthropic-script.json"
+    old = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps(old + list(turns)))
+    path.chmod(0o644)
+
+
+def messages(upstream, needle: str) -> list[dict]:
+    """Requests the scripted model received whose body holds ``needle``."""
+    rows = map(json.loads, upstream.log.read_text().splitlines())
+    return [r for r in rows if r["path"].startswith("/v1/messages") and needle in r["body"]]
+
+
+def claude_p(bottle, prompt: str) -> str:
+    argv = bottle.prepared.provider.agent_argv(bottle.prepared.request.agent, "fresh")
+    result = bottle.agent.exec_run([*argv, "-p", prompt], workdir="/workspace")
+    return result.output.decode(errors="replace")
+
+
+def test_claude_p_gets_the_scripted_reply_with_the_real_key_injected(
+    claude_env, docker_client, upstream
+):
+    m = uuid.uuid4().hex
+    script(upstream, {"when": f"say {m}", "text": f"scripted reply {m}"})
+    with launched_bottle(claude_env, docker_client, agent="coder") as bottle:
+        out = claude_p(bottle, f"say {m}")
+    assert f"scripted reply {m}" in out, out
+    asked = messages(upstream, f"say {m}")
+    assert asked, "the model was never asked"
+    # The real key arrived, put there by egress; the placeholder never left the bottle.
+    assert {r["headers"].get("x-api-key") for r in asked} == {KEY}
+    # The agent file's body went out as part of the system prompt.
+    assert any("You are a careful engineer." in r["body"] for r in asked)
+    everything = upstream.log.read_text()
+    assert "bot-bottle-placeholder" not in everything
+
+
+def test_a_scripted_tool_call_runs_in_the_bottle_and_meets_egress(
+    claude_env, docker_client, upstream
+):
+    m = uuid.uuid4().hex
+    command = (
+        f"curl -s https://other.example.test/{m}-allowed; echo; "
+        f"curl -s https://unrouted.example.test/{m}-refused"
+    )
+    script(
+        upstream,
+        {"when": f"fetch {m}", "tool_use": {"name": "Bash", "input": {"command": command}}},
+        {"when": f"{m}-allowed", "text": f"done {m}"},
+    )
+    with launched_bottle(claude_env, docker_client, agent="coder") as bottle:
+        out = claude_p(bottle, f"fetch {m}")
+    assert f"done {m}" in out, out
+    (follow_up,) = [r for r in messages(upstream, f"{m}-allowed") if "tool_result" in r["body"]]
+    body = follow_up["body"]
+    # The allowed request reached the fake internet (its echo is in the tool result) ...
+    assert f'\\"path\\": \\"/{m}-allowed\\"' in body, body[-3000:]
+    # ... and the refused one came back as egress's explanation.
+    assert "request denied" in body and "unrouted.example.test" in body, body[-3000:]
