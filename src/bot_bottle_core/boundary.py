@@ -73,8 +73,8 @@ def breach_message(report: BoundaryReport, *, kept: bool) -> str:
     return (
         f"The bottle {report.slug} failed its boundary self-check: {n} of "
         f"{len(report.results)} probes got through, so it was torn down before the agent "
-        f"got a terminal. {after} What got through (run inside the agent, as the agent "
-        "user):\n"
+        f"got a terminal. {after} What got through (probed inside the agent as the agent "
+        "user, and read from this host and the engine):\n"
         + render(report, only_failures=True)
         + "\nThis is a fault in the backend or in the engine's configuration (a network, "
         "capability or mount that should not be there), not in the agent."
