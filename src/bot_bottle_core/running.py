@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
-from . import boundary, launch_record
+from . import boundary, launch_record, terminal_identity
 from .errors import BotBottleError
 from .pause_hook import pausing
 from .preparation import Prepared
@@ -65,7 +65,8 @@ def attach(prepared: Prepared) -> int:
     req = prepared.request
     argv = prepared.provider.agent_argv(req.agent, req.mode)
     host_argv = prepared.backend.attach_argv(req.slug, argv, tty=sys.stdin.isatty())
-    return run_foreground(host_argv)
+    with terminal_identity.shown(req.agent):
+        return run_foreground(host_argv)
 
 
 def settle(prepared: Prepared, store: StateStore, code: int, echo: Echo) -> None:

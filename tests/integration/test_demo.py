@@ -103,6 +103,30 @@ def test_the_demo_shell(bottle_env, upstream, docker_client):
             bottle_env.run("stop", slug)
 
 
+def test_the_terminal_shows_the_bottle_and_is_reset_after_a_crash(bottle_env, docker_client):
+    """Title and tint on the real terminal while the agent runs; OSC 104/111 when it
+    ends badly (the bottle is kept), before the CLI says how to resume."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
+    env.update(bottle_env.env, BOT_BOTTLE_DEMO_TOKEN=DEMO_TOKEN, TERM="dumb")
+    argv = [sys.executable, "-m", "bot_bottle_core", "start", "demo", "--yes"]
+    term = Terminal([*argv, "--label", "alice", "--color", "blue"], env, bottle_env.home)
+    slug = None
+    try:
+        plan = term.expect("\r\nready\r\n")
+        slug = plan.split("plan for ", 1)[1].split()[0]
+        shown = term.expect("\x1b]4;0;#071926\x07", timeout=60)
+        assert "\x1b]0;alice (demo)\x07" in shown and "\x1b]11;#071926\x07" in shown
+        os.write(term.fd, b"exit 3\n")
+        assert term.wait() == 3, term.tail()
+        after = term.seen.split(b"\x1b]4;0;#071926\x07", 1)[1]
+        reset = after.index(b"\x1b]104\x07\x1b]111\x07")
+        assert reset < after.index(f"bot-bottle resume {slug}".encode())
+    finally:
+        term.close()
+        if slug:
+            bottle_env.run("stop", slug)
+
+
 ROOT = Path(__file__).resolve().parents[2]
 START_DEMO = ROOT / "scripts" / "start-demo"
 PLUGINS = {"docker", "smolvm", "claude", "codex", "gitea"}

@@ -9,7 +9,7 @@ from datetime import datetime
 import attrs
 import click
 
-from .. import launch_record, running
+from .. import launch_record, running, terminal_identity
 from ..errors import BotBottleError, NotAvailableYet
 from ..launch_record import LaunchStatus
 from ..plan import CleanupItem
@@ -205,7 +205,7 @@ def attach(app: AppContext, slug: str) -> None:
     spec = attrs.evolve(find_agent(app.config, meta.agent), label=meta.label, color=meta.color)
     argv = provider.agent_argv(spec, "resume")
     host_argv = backend.attach_argv(slug, argv, tty=sys.stdin.isatty())
-    with launch_record.holding(app.store.path(slug)):
+    with launch_record.holding(app.store.path(slug)), terminal_identity.shown(spec):
         code = running.run_foreground(host_argv)
     sys.exit(code)
 

@@ -10,24 +10,12 @@ from __future__ import annotations
 
 import shlex
 
+from bot_bottle_core.colors import rgb
 from bot_bottle_core.config import Agent
 from bot_bottle_core.plan import PLACEHOLDER
 
 WORKSPACE = "/workspace"
 THEME = "dark"
-# The agent file's colour names (see config validation), as terminal RGB.
-RGB = {
-    "red": (220, 50, 47),
-    "green": (133, 153, 0),
-    "yellow": (181, 137, 0),
-    "blue": (38, 139, 210),
-    "magenta": (211, 54, 130),
-    "cyan": (42, 161, 152),
-    "orange": (203, 75, 22),
-    "purple": (108, 113, 196),
-    "pink": (255, 121, 198),
-    "gray": (147, 161, 161),
-}
 
 
 def state(workspace: str) -> dict:
@@ -46,14 +34,6 @@ def state(workspace: str) -> dict:
             }
         },
     }
-
-
-def rgb(color: str | None) -> tuple[int, int, int] | None:
-    if not color:
-        return None
-    if color.startswith("#") and len(color) == 7:
-        return (int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16))
-    return RGB.get(color)
 
 
 def status_line(agent: Agent) -> str:
