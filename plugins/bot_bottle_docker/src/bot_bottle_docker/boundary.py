@@ -138,7 +138,11 @@ def host_side(agent: dict, route_hosts: list[str] | None) -> list[boundary.Probe
 
 
 def targets(
-    client: docker.DockerClient, bundle: dict, slug: str, listener: HostListener
+    client: docker.DockerClient,
+    bundle: dict,
+    slug: str,
+    listener: HostListener,
+    route_hosts: list[str] | None,
 ) -> boundary.Targets:
     """Every address of this host and of the bottle the agent must not reach."""
     internal = names.internal_network(slug)
@@ -169,7 +173,7 @@ def targets(
     addresses = list(dict.fromkeys(addresses))
     return boundary.Targets(
         addresses=addresses,
-        names=_route_hosts(bundle) or [],
+        names=route_hosts or [],
         proxy=f"{egress_ip}:{names.EGRESS_PORT}" if egress_ip else None,
         extra_udp=[(label, a, listener.udp_port) for label, a in addresses],
         dead_gateways=dead,
@@ -224,9 +228,10 @@ def probe_command(
     bundle = client.api.inspect_container(names.sidecars_container(slug))
     agent = client.api.inspect_container(names.agent_container(slug))
     nonce = secrets.token_hex(8)
-    found = targets(client, bundle, slug, listener)
+    hosts = _route_hosts(bundle)
+    found = targets(client, bundle, slug, listener, hosts)
     argv = boundary.probe_argv(found, nonce=nonce, dns_timeout_ms=dns_timeout_ms)
-    return ProbeRun(argv, nonce, found, host_side(agent, _route_hosts(bundle)))
+    return ProbeRun(argv, nonce, found, host_side(agent, hosts))
 
 
 def report(
@@ -248,6 +253,36 @@ def report(
     return BoundaryReport(slug=slug, results=tuple(results))
 
 
+def run_probe(
+    client: docker.DockerClient,
+    agent: Container,
+    slug: str,
+    *,
+    user: str = "",
+    dns_timeout_ms: int = boundary.DNS_TIMEOUT_MS,
+    read_user: bool = False,
+) -> tuple[tuple[int, int] | None, BoundaryReport]:
+    """Run the probe in ``agent`` as ``user`` (the image's user by default) while this
+    host listens; with ``read_user``, also the uid and gid it ran as (``-I``)."""
+    with listening() as listener:
+        run = probe_command(client, slug, listener, dns_timeout_ms=dns_timeout_ms)
+        argv = [run.argv[0], "-I", *run.argv[1:]] if read_user else run.argv
+        result = agent.exec_run(argv, user=user)
+        out = result.output.decode(errors="replace")
+        ids = None
+        if read_user:
+            uid, _, out = out.partition("\n")
+            gid, _, out = out.partition("\n")
+            try:
+                ids = (int(uid), int(gid))
+            except ValueError:
+                raise LaunchFailed(
+                    f"Reading the agent user failed in {agent.name} (exit {result.exit_code}): "
+                    f"{result.output.decode(errors='replace').strip()[:300]}"
+                ) from None
+        return ids, report(slug, out, result.exit_code, listener, run)
+
+
 def check(client: docker.DockerClient, slug: str) -> BoundaryReport:
     """Run the self-check in the live bottle ``slug`` (``bot-bottle check``)."""
     try:
@@ -262,8 +297,5 @@ def check(client: docker.DockerClient, slug: str) -> BoundaryReport:
     files = install_files(bundle)
     if not agent.put_archive("/", archive.tar_at(files, 0, 0)):
         raise LaunchFailed(f"Could not copy the boundary probe into {agent.name}.")
-    with listening() as listener:
-        run = probe_command(client, slug, listener, dns_timeout_ms=CHECK_DNS_TIMEOUT_MS)
-        result = agent.exec_run(run.argv, user=CHECK_USER)
-        output = result.output.decode(errors="replace")
-        return report(slug, output, result.exit_code, listener, run)
+    _, found = run_probe(client, agent, slug, user=CHECK_USER, dns_timeout_ms=CHECK_DNS_TIMEOUT_MS)
+    return found

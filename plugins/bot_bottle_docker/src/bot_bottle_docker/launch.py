@@ -169,21 +169,9 @@ def prove_boundary(
     The check runs before any provisioning step, so no command the provider
     asks for runs in a bottle whose boundary is not proven.
     """
-    with boundary.listening() as listener:
-        run = boundary.probe_command(client, slug, listener)
-        # -I: the probe prints the uid and gid it runs as first.
-        result = agent.exec_run([run.argv[0], "-I", *run.argv[1:]], workdir=WORKSPACE)
-        out = result.output.decode(errors="replace")
-        uid, _, rest = out.partition("\n")
-        gid, _, rest = rest.partition("\n")
-        try:
-            user = AgentUser(int(uid), int(gid))
-        except ValueError:
-            raise LaunchFailed(
-                f"Reading the agent user failed in {agent.name} (exit {result.exit_code}): "
-                f"{out.strip()[:300]}"
-            ) from None
-        return user, boundary.report(slug, rest, result.exit_code, listener, run)
+    ids, report = boundary.run_probe(client, agent, slug, read_user=True)
+    assert ids is not None
+    return AgentUser(*ids), report
 
 
 def provision(agent: Container, user: AgentUser, steps: Sequence[ProvisionStep]) -> None:
