@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import uuid
 
 import pytest
-from fake_internet import BottleEnv, launched_bottle
+from fake_internet import BottleEnv, launched_bottle, slug_from
 from terminal import Terminal
 
 pytestmark = pytest.mark.docker
@@ -96,9 +97,15 @@ def script(upstream, *turns: dict) -> None:
 
 
 def messages(upstream, needle: str) -> list[dict]:
-    """Requests the scripted model received whose body holds ``needle``."""
+    """The conversation's requests (not claude's side requests) holding ``needle``."""
     rows = map(json.loads, upstream.log.read_text().splitlines())
-    return [r for r in rows if r["path"].startswith("/v1/messages") and needle in r["body"]]
+    return [
+        r
+        for r in rows
+        if r["path"].startswith("/v1/messages")
+        and needle in r["body"]
+        and json.loads(r["body"]).get("tools")
+    ]
 
 
 def claude_p(bottle, prompt: str) -> str:
@@ -147,3 +154,109 @@ def test_a_scripted_tool_call_runs_in_the_bottle_and_meets_egress(
     assert f'\\"path\\": \\"/{m}-allowed\\"' in body, body[-3000:]
     # ... and the refused one came back as egress's explanation.
     assert "request denied" in body and "unrouted.example.test" in body, body[-3000:]
+
+
+def cli_terminal(claude_env, *args: str) -> Terminal:
+    """``bot-bottle ARGS`` on a real pseudo-terminal, as a user types it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
+    env.update(claude_env.env, TERM="xterm-256color")
+    argv = [sys.executable, "-m", "bot_bottle_core", *args]
+    return Terminal(argv, env, claude_env.home)
+
+
+def say(term: Terminal, text: str) -> None:
+    """Type a prompt into claude's input box and send it."""
+    os.write(term.fd, text.encode())
+    term.expect(text[-12:], timeout=30)  # echoed into the input box
+    os.write(term.fd, b"\r")
+
+
+def kill_agent(docker_client, slug: str) -> None:
+    """The agent dies (as in a crash): its attach ends with 137 and the bottle is kept."""
+    agent = docker_client.containers.get(f"bb-{slug}-agent")
+    result = agent.exec_run(["pkill", "-KILL", "-x", "claude"])  # as its user: root has no CAP_KILL
+    assert result.exit_code == 0, result.output
+
+
+def test_start_and_resume_in_a_terminal_continue_the_conversation(
+    claude_env, docker_client, upstream
+):
+    """`bot-bottle start` in a real pty asks nothing before claude's main screen,
+    shows the label in the title and the status line, and resets the terminal
+    when claude dies; `resume` continues the same conversation (--continue), so
+    the scripted model receives what was said before the crash."""
+    m = uuid.uuid4().hex[:12]
+    script(
+        upstream,
+        {"when": f"remember {m}", "text": f"noted {m}"},
+        {"when": f"recall {m}", "text": f"recalled {m}"},
+    )
+    slug = None
+    term = cli_terminal(claude_env, "start", "coder", "--yes")
+    try:
+        plan = term.expect("plan for ", timeout=60) + term.expect("\n", timeout=10)
+        slug = slug_from(plan)
+        term.expect("\x1b]0;bob (coder)\x07", timeout=180)  # the title, as attach begins
+        term.expect("bob (coder)", timeout=180)  # claude's status line
+        seen = screen_text(term.seen)
+        for question in QUESTIONS:
+            assert question not in seen, seen[-2000:]
+        say(term, f"remember {m}")
+        term.expect(f"noted {m}", timeout=120)
+        kill_agent(docker_client, slug)
+        assert term.wait() == 137, term.tail()
+        after = term.seen.rsplit(f"noted {m}".encode(), 1)[1]
+        assert after.index(b"\x1b]104\x07\x1b]111\x07") < after.index(b"bot-bottle resume")
+    finally:
+        term.close()
+    assert not docker_client.containers.list(filters={"label": f"bot-bottle.slug={slug}"})
+    # What was kept (the transcript snapshot, logs, egress decisions) holds no key.
+    kept = [p for p in (claude_env.home / "state" / slug).rglob("*") if p.is_file()]
+    assert any(p.name == "transcript.tar" for p in kept), kept
+    assert not [p for p in kept if KEY.encode() in p.read_bytes()]
+    term = cli_terminal(claude_env, "resume", slug, "--yes")
+    try:
+        term.expect("\x1b]0;bob (coder)\x07", timeout=180)
+        term.expect("bob (coder)", timeout=180)
+        say(term, f"recall {m}")
+        term.expect(f"recalled {m}", timeout=120)
+        os.write(term.fd, b"/exit")
+        term.expect("/exit", timeout=30)
+        os.write(term.fd, b"\r")
+        assert term.wait() == 0, term.tail()
+    finally:
+        term.close()
+        if docker_client.containers.list(filters={"label": f"bot-bottle.slug={slug}"}):
+            claude_env.run("stop", slug)
+    (recall,) = messages(upstream, f"recall {m}")
+    # The earlier conversation, restored from the snapshot, went out with the new turn.
+    assert f"remember {m}" in recall["body"] and f"noted {m}" in recall["body"]
+    # Exit 0: the bottle and its state are gone.
+    assert not (claude_env.home / "state" / slug).exists()
+
+
+def test_resume_without_a_transcript_starts_a_fresh_session(claude_env, docker_client):
+    slug = None
+    term = cli_terminal(claude_env, "start", "coder", "--yes")
+    try:
+        plan = term.expect("plan for ", timeout=60) + term.expect("\n", timeout=10)
+        slug = slug_from(plan)
+        term.expect("\x1b]0;bob (coder)\x07", timeout=180)
+        term.expect("bob (coder)", timeout=180)
+        kill_agent(docker_client, slug)  # before anything was said: no transcript
+        assert term.wait() == 137, term.tail()
+    finally:
+        term.close()
+    term = cli_terminal(claude_env, "resume", slug, "--yes")
+    try:
+        term.expect("\x1b]0;bob (coder)\x07", timeout=180)
+        term.expect("bob (coder)", timeout=180)
+        assert "Noconversationfound" not in screen_text(term.seen)
+        os.write(term.fd, b"/exit")
+        term.expect("/exit", timeout=30)
+        os.write(term.fd, b"\r")
+        assert term.wait() == 0, term.tail()
+    finally:
+        term.close()
+        if slug and docker_client.containers.list(filters={"label": f"bot-bottle.slug={slug}"}):
+            claude_env.run("stop", slug)

@@ -4,9 +4,10 @@ Served by the fake internet under ``api.anthropic.com``. A test writes the scrip
 ``/log/anthropic-script.json``: a list of turns, each ``{"when": TEXT, "text": ...}``
 or ``{"when": TEXT, "tool_use": {"name": ..., "input": {...}}}``. A request to
 ``/v1/messages`` whose body holds ``when`` (the user's prompt, or a tool result
-the previous turn asked for) gets that turn, once; anything else claude asks
-(titles, quota checks) gets a plain "ok". Streamed requests get the event
-stream the real API sends.
+the previous turn asked for) gets that turn, once. Only the conversation's own
+requests (those offering tools) are scripted: claude's side requests (naming the
+session, quota checks) quote the user's prompt too, and get a plain "ok".
+Streamed requests get the event stream the real API sends.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def is_messages(host: str, method: str, path: str) -> bool:
 
 
 def _turn(body: str) -> dict:
+    if not json.loads(body or "{}").get("tools"):
+        return {"text": "ok"}
     try:
         with open(SCRIPT) as f:
             script = json.load(f)

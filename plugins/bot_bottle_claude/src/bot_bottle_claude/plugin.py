@@ -51,7 +51,8 @@ def agent_argv(agent: Agent, mode: AgentMode) -> list[str]:
     return [
         "sh",
         "-c",
-        f"if ls {TRANSCRIPTS}/*/*.jsonl >/dev/null 2>&1; "
+        # A glob, not ls: the shell alone decides, whatever tools the image has.
+        f'set -- {TRANSCRIPTS}/*/*.jsonl; if [ -e "$1" ]; '
         f"then exec {cmd} --continue; else exec {cmd}; fi",
     ]
 
