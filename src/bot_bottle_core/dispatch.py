@@ -36,6 +36,7 @@ from .plan import (
     ProvisionStep,
 )
 from .plugins import PluginRecord, load_plugins, new_manager
+from .skills import Skill
 
 T = TypeVar("T")
 DEBUG_ENV = "BOT_BOTTLE_DEBUG"
@@ -144,12 +145,18 @@ class Provider(_Target):
     def provision_auth(self, agent: Agent, environ: Mapping[str, str]) -> AuthProvision:
         return self._call("provision_auth", agent=agent, environ=environ, default=AuthProvision())
 
-    def provision_steps(self, agent: Agent, supervise_url: str | None) -> list[ProvisionStep]:
+    def provision_steps(
+        self, agent: Agent, supervise_url: str | None, skills: Sequence[Skill] = ()
+    ) -> list[ProvisionStep]:
         """All provisioning steps in the order a launch applies them."""
         home = self.agent_guest_home()
         steps: list[ProvisionStep] = []
-        for hook in ("provision_settings", "provision_prompt", "provision_skills"):
+        for hook in ("provision_settings", "provision_prompt"):
             steps += self._call(hook, agent=agent, guest_home=home, default=[])
+        if skills:
+            steps += self._call(
+                "provision_skills", agent=agent, skills=tuple(skills), guest_home=home, default=[]
+            )
         if supervise_url is not None:
             steps += self._call(
                 "provision_supervise", agent=agent, guest_home=home, url=supervise_url, default=[]

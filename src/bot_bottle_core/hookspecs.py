@@ -41,6 +41,7 @@ from .plan import (
     PrepareRequest,
     ProvisionStep,
 )
+from .skills import Skill
 
 PROJECT = "bot_bottle"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -230,8 +231,13 @@ def provision_prompt(agent: Agent, guest_home: str) -> list[ProvisionStep]:
 
 
 @hookspec
-def provision_skills(agent: Agent, guest_home: str) -> list[ProvisionStep]:
-    """Steps that install the agent's skills."""
+def provision_skills(agent: Agent, skills: Sequence[Skill], guest_home: str) -> list[ProvisionStep]:
+    """Steps that put the agent's ``skills`` where the CLI looks for them.
+
+    Each skill's files are already read on the host (plain text, checked);
+    the provider only chooses the directory, e.g. ``~/.claude/skills/NAME/``.
+    Called only when the agent lists skills.
+    """
 
 
 @hookspec

@@ -14,6 +14,7 @@ import attrs
 from bot_bottle_sidecars.boundary import ProbeResult
 
 from .config import Agent, Bottle, Route, RouteAuth, Settings
+from .skills import Skill
 
 AgentMode = Literal["fresh", "resume"]
 # What an agent CLI sees where a real credential would be.
@@ -120,6 +121,7 @@ class PrepareRequest:
     # never given to the agent.
     tokens: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     mode: AgentMode = "fresh"
+    skills: tuple[Skill, ...] = ()
 
     @property
     def sidecar_dir(self) -> Path:

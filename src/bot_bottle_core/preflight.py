@@ -43,6 +43,8 @@ def render_preflight(p: Prepared) -> str:
     git = [f"{r.name} → {r.upstream_host_port}" for r in req.bottle.git.repos]
     rows.append(("git", git or ["(none)"]))
     rows.append(("env", [", ".join(p.visible_env) or "(none)"]))
+    if req.skills:
+        rows.append(("skills", [", ".join(s.name for s in req.skills)]))
     if req.copy_cwd:
         rows.append(("workspace", [f"copy of {req.cwd}"]))
     width = max(len(k) for k, _ in rows)

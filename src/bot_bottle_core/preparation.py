@@ -20,6 +20,7 @@ from .dispatch import Backend, Plugins, Provider
 from .errors import BotBottleError
 from .plan import AgentMode, BackendPlan, EnvVar, PrepareRequest
 from .routes_file import write_routes
+from .skills import read_skills
 from .state import Metadata, write_metadata
 
 DEFAULT_BACKEND = "docker"
@@ -149,6 +150,7 @@ def prepare_bottle(
             f"The Dockerfile {dockerfile} for bottle '{bottle.name}' does not exist "
             f"(set in {bottle.source}). Fix the bottle's dockerfile path."
         )
+    skills = read_skills(agent.skills, config.skills)  # before anything is written
     meta = Metadata(
         slug=slug,
         agent=agent.name,
@@ -175,6 +177,7 @@ def prepare_bottle(
         cwd=cwd,
         tokens=tokens,
         mode=mode,
+        skills=skills,
     )
     write_routes(request.sidecar_dir, routes)
     plan = backend.prepare(request)

@@ -37,6 +37,9 @@ class ConfigEnv:
     def agent(self, name: str, text: str | bytes) -> Path:
         return self._write(self.home.agents_dir / f"{name}.md", text)
 
+    def skill(self, name: str, text: str = "---\nname: x\ndescription: x\n---\n") -> Path:
+        return self._write(self.home.config_dir / "skills" / name / "SKILL.md", text)
+
     def project_manifest(self, text: str | bytes) -> Path:
         return self._write(self.project_dir / "manifest.yaml", text)
 

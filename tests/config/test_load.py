@@ -86,7 +86,9 @@ Carefully.
 def test_full_manifest_loads_every_field(cfg):
     manifest = cfg.manifest(FULL_MANIFEST)
     agent_file = cfg.agent("bob", FULL_AGENT)
+    skills = {name: cfg.skill(name).parent for name in ("review", "deploy")}
     config = cfg.load()
+    assert config.skills == skills
 
     base = manifest.parent
     assert config.files == (manifest, agent_file)

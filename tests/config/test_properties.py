@@ -78,6 +78,9 @@ def _fresh(tmp_path: Path) -> Home:
     root = tmp_path / "home"
     shutil.rmtree(root, ignore_errors=True)
     (root / "agents").mkdir(parents=True)
+    for skill in ("a", "b"):  # the skills the agent file below lists
+        (root / "skills" / skill).mkdir(parents=True)
+        (root / "skills" / skill / "SKILL.md").write_text("---\nname: x\n---\n")
     return Home(config_dir=root, state_root=root)
 
 

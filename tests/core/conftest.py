@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,10 @@ class Result:
 
     def json(self):
         return json.loads(self.out)
+
+    def has_row(self, key: str, value: str) -> bool:
+        """Whether the printed preflight has a row ``key  value`` (padding may vary)."""
+        return re.search(rf"^\s+{key}\s+{re.escape(value)}$", self.out, re.M) is not None
 
 
 # The built-in demo's route injects this host variable (see builtin_config).
@@ -46,6 +51,10 @@ class Env:
 
     def agent(self, name: str, text: str) -> Path:
         return self.write(f"agents/{name}.md", text)
+
+    def state_entries(self) -> list[str]:
+        state = self.home / "state"
+        return sorted(p.name for p in state.iterdir()) if state.exists() else []
 
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
@@ -97,3 +106,28 @@ def _fake_dist(
 @pytest.fixture
 def fake_dist():
     return _fake_dist
+
+
+PAPER_BACKEND = """
+from bot_bottle_core import hookimpl
+from bot_bottle_core.plan import BackendPlan
+
+@hookimpl
+def prepare(request):
+    (request.state_dir / "paper-prepared").write_text(request.slug)
+    return BackendPlan(backend="paper", runtime="paper-runtime", image="paper:" + request.provider,
+                       details={"dockerfile": request.dockerfile.name})
+"""
+
+
+@pytest.fixture
+def paper(bb, tmp_path, fake_dist):
+    """A backend installed by hand that plans without creating anything."""
+    site = fake_dist(
+        tmp_path / "site",
+        "bot-bottle-paper",
+        {"bot_bottle.backend": {"paper": "paper_backend"}},
+        {"paper_backend": PAPER_BACKEND},
+    )
+    bb.extra["PYTHONPATH"] = str(site)
+    return bb

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -13,42 +12,8 @@ from bot_bottle_core import launch_record
 from bot_bottle_core.launch_record import LaunchRecord
 from bot_bottle_core.process_stamp import ProcessStamp
 
-PAPER_BACKEND = """
-from bot_bottle_core import hookimpl
-from bot_bottle_core.plan import BackendPlan
-
-@hookimpl
-def prepare(request):
-    (request.state_dir / "paper-prepared").write_text(request.slug)
-    return BackendPlan(backend="paper", runtime="paper-runtime", image="paper:" + request.provider,
-                       details={"dockerfile": request.dockerfile.name})
-"""
-
 SECRET = "s3cr3t-value-that-must-never-print"
 LITERAL_SECRET = "literal-pa55word-in-manifest"
-
-
-@pytest.fixture
-def paper(bb, tmp_path, fake_dist):
-    """A backend installed by hand that plans without creating anything."""
-    site = fake_dist(
-        tmp_path / "site",
-        "bot-bottle-paper",
-        {"bot_bottle.backend": {"paper": "paper_backend"}},
-        {"paper_backend": PAPER_BACKEND},
-    )
-    bb.extra["PYTHONPATH"] = str(site)
-    return bb
-
-
-def has_row(out: str, key: str, value: str) -> bool:
-    """Whether the preflight has a row ``key  value`` (padding may vary)."""
-    return re.search(rf"^\s+{key}\s+{re.escape(value)}$", out, re.M) is not None
-
-
-def state_entries(bb):
-    state = bb.home / "state"
-    return sorted(p.name for p in state.iterdir()) if state.exists() else []
 
 
 def test_help_shows_the_whole_surface(bb):
@@ -101,15 +66,15 @@ def test_dry_run_prints_the_real_plan_and_creates_nothing(paper):
     out = r.out
     assert "bot-bottle start: plan for demo-" in out
     assert "demo (demo)  (provider shell)" in out
-    assert has_row(out, "backend", "paper")
-    assert has_row(out, "runtime", "paper-runtime")
-    assert has_row(out, "image", "paper:shell")
-    assert has_row(out, "egress", "example.com / [GET,HEAD] [auth:Bearer]")
-    assert has_row(out, "env", "GREETING")
+    assert r.has_row("backend", "paper")
+    assert r.has_row("runtime", "paper-runtime")
+    assert r.has_row("image", "paper:shell")
+    assert r.has_row("egress", "example.com / [GET,HEAD] [auth:Bearer]")
+    assert r.has_row("env", "GREETING")
     assert "hello from the bottle" not in out
     assert "demo-token-value-for-tests" not in out + r.err
     assert "nothing was created" in out
-    assert state_entries(paper) == []
+    assert paper.state_entries() == []
 
 
 def test_the_demo_names_its_missing_token(paper):
@@ -119,7 +84,7 @@ def test_the_demo_names_its_missing_token(paper):
     assert r.code == 1
     assert "BOT_BOTTLE_DEMO_TOKEN (for example.com)" in r.err
     assert "Traceback" not in r.err
-    assert state_entries(paper) == []
+    assert paper.state_entries() == []
 
 
 def write_secret_config(bb):
@@ -165,11 +130,11 @@ def test_preflight_shows_names_never_values_for_any_provider(paper, agent, route
     assert "api.github.com /repos/me/app/ [auth:Bearer]" in r.out
     assert route in r.out
     assert "app → git.example.test:2222" in r.out
-    assert has_row(r.out, "env", "DB_PASSWORD, GH_TOKEN")
+    assert r.has_row("env", "DB_PASSWORD, GH_TOKEN")
     assert hidden not in r.out
     for text in (r.out, r.err):
         assert SECRET not in text and LITERAL_SECRET not in text
-    assert state_entries(paper) == []
+    assert paper.state_entries() == []
 
 
 def test_label_and_color_flags_override_the_agent(paper):
@@ -183,14 +148,14 @@ def test_missing_host_variable_is_named_and_nothing_is_left(paper):
     r = paper.run("start", "coder", "--dry-run", "--backend", "paper", env={"HOST_CLAUDE": "x"})
     assert r.code == 1
     assert "HOST_GH" in r.err and "Traceback" not in r.err
-    assert state_entries(paper) == []
+    assert paper.state_entries() == []
 
 
 def test_start_without_launch_is_not_available_and_leaves_nothing(paper):
     r = paper.run("start", "demo", "--yes", "--backend", "paper")
     assert r.code == 2
     assert "not available yet" in r.err and r.err.count("\n") == 1
-    assert state_entries(paper) == []
+    assert paper.state_entries() == []
 
 
 def test_unknown_agent(bb):
@@ -224,7 +189,7 @@ def test_docker_not_running_is_one_clear_paragraph(bb, tmp_path):
     assert r.code == 1
     assert "Docker is not running or not reachable" in r.err
     assert "Traceback" not in r.err
-    assert state_entries(bb) == []
+    assert bb.state_entries() == []
 
 
 @pytest.mark.parametrize("cmd", ["resume", "attach", "stop"])
@@ -403,7 +368,7 @@ def test_cleanup_reaps_orphan_state_but_not_an_unreachable_backends(bb, tmp_path
     r = bb.run("cleanup", "--yes")
     assert r.code == 0, r.err
     assert "offline: skipped, not available (its engine is not installed here)" in r.err
-    assert state_entries(bb) == ["demo-bbbbb", "demo-ccccc"]
+    assert bb.state_entries() == ["demo-bbbbb", "demo-ccccc"]
 
 
 ALIVE = ProcessStamp.current()  # this test process: it outlives every CLI run

@@ -34,9 +34,11 @@ provider: claude
 label: bob
 color: blue
 auth_token: BB_TEST_ANTHROPIC_KEY
+skills: [release-notes]
 ---
 You are a careful engineer.
 """
+SKILL_DESCRIPTION = "Write release notes from merged changes " + uuid.uuid4().hex
 # What claude asks when something is not pre-seeded, with the spaces its
 # screen drawing turns into cursor moves taken out.
 QUESTIONS = (
@@ -60,6 +62,11 @@ def screen_text(raw: bytes) -> str:
 def claude_env(upstream, base_image, tmp_path) -> BottleEnv:
     env = BottleEnv(tmp_path / "home", upstream, base_image)
     (env.home / "agents" / "coder.md").write_text(AGENT)
+    skill = env.home / "skills" / "release-notes"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text(
+        f"---\nname: release-notes\ndescription: {SKILL_DESCRIPTION}\n---\nGroup by area.\n"
+    )
     env.env[KEY_VAR] = KEY
     return env
 
@@ -126,8 +133,10 @@ def test_claude_p_gets_the_scripted_reply_with_the_real_key_injected(
     assert asked, "the model was never asked"
     # The real key arrived, put there by egress; the placeholder never left the bottle.
     assert {r["headers"].get("x-api-key") for r in asked} == {KEY}
-    # The agent file's body went out as part of the system prompt.
+    # The agent file's body went out as part of the system prompt, and claude
+    # offered the model the agent's skill.
     assert any("You are a careful engineer." in r["body"] for r in asked)
+    assert any(SKILL_DESCRIPTION in r["body"] for r in asked)
     everything = upstream.log.read_text()
     assert "bot-bottle-placeholder" not in everything
 

@@ -83,6 +83,17 @@ def test_the_first_start_asks_nothing_and_the_status_line_shows_the_label():
     )
 
 
+def test_skills_go_where_claude_finds_personal_skills():
+    from bot_bottle_core.skills import Skill, SkillFile
+
+    files = (SkillFile("SKILL.md", "---\nname: r\n---\n", 0o644), SkillFile("x/run.sh", "", 0o755))
+    steps = plugin.provision_skills(agent(), [Skill("review", Path("/src"), files)], "/home/agent")
+    assert steps == [
+        WriteFile("/home/agent/.claude/skills/review/SKILL.md", "---\nname: r\n---\n", 0o644),
+        WriteFile("/home/agent/.claude/skills/review/x/run.sh", "", 0o755),
+    ]
+
+
 def test_supervise_is_registered_over_http_for_the_user():
     (step,) = plugin.provision_supervise(agent(), "/home/agent", "http://supervise:8081/mcp")
     assert isinstance(step, RunCommand)

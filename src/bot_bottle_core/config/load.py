@@ -21,6 +21,7 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode
 
 from ..home import Home, find_project_dir
+from ..skills import SKILLS_DIR_NAME, find_skills
 from .models import Agent, Bottle, Config, ConfigError, EnvValue, Problem, ResolvedEnv, Settings
 from .structure import (
     allowed_keys,
@@ -30,7 +31,14 @@ from .structure import (
     structure,
     unknown_key_message,
 )
-from .validate import check_agent, check_agent_bottle, check_bottle, check_settings, name_problem
+from .validate import (
+    check_agent,
+    check_agent_bottle,
+    check_agent_skills,
+    check_bottle,
+    check_settings,
+    name_problem,
+)
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "builtin_config"
 MANIFEST_NAME = "manifest.yaml"
@@ -398,7 +406,8 @@ def load_config(
     agents: dict[str, Agent] = {}
     every_agent: list[Agent] = []
 
-    for layer in _layers(home, cwd, include_builtin):
+    layers = _layers(home, cwd, include_builtin)
+    for layer in layers:
         if layer.manifest.exists():
             files.append(layer.manifest)
             manifest = _guarded(_load_manifest, layer.manifest, problems)
@@ -416,11 +425,16 @@ def load_config(
 
     env = os.environ if environ is None else environ
     settings = _merge_settings(settings, _env_settings(env, problems))
+    # Skills sit next to each layer's agents/ (skills/NAME/SKILL.md).
+    skills = find_skills(layer.agents_dir.parent / SKILLS_DIR_NAME for layer in layers)
     for agent in every_agent:
         problems.extend(check_agent_bottle(agent, declared))
+        problems.extend(check_agent_skills(agent, skills))
     if problems:
         raise ConfigError(problems)
-    return Config(settings=settings, bottles=bottles, agents=agents, files=tuple(files))
+    return Config(
+        settings=settings, bottles=bottles, agents=agents, skills=skills, files=tuple(files)
+    )
 
 
 def _merge_settings(base: Settings, over: Settings) -> Settings:

@@ -271,6 +271,8 @@ class Config:
     settings: Settings = attrs.field(factory=Settings)
     bottles: dict[str, Bottle] = attrs.field(factory=dict)
     agents: dict[str, Agent] = attrs.field(factory=dict)
+    # Skill name → its directory (skills/NAME/ holding SKILL.md), over all layers.
+    skills: dict[str, Path] = attrs.field(factory=dict)
     files: tuple[Path, ...] = ()
 
 

@@ -9,7 +9,7 @@ precise path inside the file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import attrs
@@ -37,6 +37,8 @@ NAME_RULE = (
     "at most 40 characters (it becomes part of container names)"
 )
 REPO_NAME_RE = re.compile(r"[A-Za-z0-9._-]+", re.ASCII)
+# One path component: the name becomes a directory inside the bottle.
+SKILL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII)
 COLORS = ("red", "green", "yellow", "blue", "magenta", "cyan", "orange", "purple", "pink", "gray")
 _HEX_COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}", re.ASCII)
 _TOKEN_RE = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", re.ASCII)
@@ -296,10 +298,13 @@ def check_agent(agent: Agent) -> tuple[Agent, list[Problem]]:
             )
         )
     for i, skill in enumerate(agent.skills):
-        if not skill.strip() or _has_control(skill):
+        if not SKILL_NAME.fullmatch(skill):
             problems.append(
                 Problem(
-                    file, join_index("skills", i), f"skill {quote(skill)} must be a non-empty name"
+                    file,
+                    join_index("skills", i),
+                    f"skill {quote(skill)} must be the name of a directory under skills/ "
+                    "(letters, digits, '.', '_' and '-')",
                 )
             )
     if agent.label is not None and (
@@ -337,6 +342,20 @@ def check_agent(agent: Agent) -> tuple[Agent, list[Problem]]:
             )
         )
     return attrs.evolve(agent, color=color), problems
+
+
+def check_agent_skills(agent: Agent, known: Mapping[str, Path]) -> list[Problem]:
+    return [
+        Problem(
+            agent.source,
+            join_index("skills", i),
+            f"no skill named {quote(skill)}: a skill is a directory skills/{skill}/ holding "
+            f"SKILL.md, next to agents/ in the config dir or in the project's .bot-bottle"
+            + (f"; known skills: {', '.join(sorted(known))}" if known else ""),
+        )
+        for i, skill in enumerate(agent.skills)
+        if SKILL_NAME.fullmatch(skill) and skill not in known
+    ]
 
 
 def check_agent_bottle(agent: Agent, known: Iterable[str]) -> list[Problem]:

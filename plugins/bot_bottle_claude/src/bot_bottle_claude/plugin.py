@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bot_bottle_core import hookimpl
 from bot_bottle_core.config import Agent
 from bot_bottle_core.plan import AgentMode, AuthProvision, ProvisionStep, RunCommand, WriteFile
+from bot_bottle_core.skills import Skill
 
 from . import settings
 
@@ -81,6 +82,16 @@ def provision_prompt(agent: Agent, guest_home: str) -> list[ProvisionStep]:
     if not agent.prompt.strip():
         return []
     return [WriteFile(PROMPT_FILE.replace(HOME, guest_home, 1), agent.prompt, 0o644)]
+
+
+@hookimpl
+def provision_skills(agent: Agent, skills: Sequence[Skill], guest_home: str) -> list[ProvisionStep]:
+    """Personal skills, where claude finds them in every project."""
+    return [
+        WriteFile(f"{guest_home}/.claude/skills/{skill.name}/{f.path}", f.content, f.mode)
+        for skill in skills
+        for f in skill.files
+    ]
 
 
 @hookimpl
