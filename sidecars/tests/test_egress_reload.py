@@ -10,6 +10,7 @@ import signal
 import ssl
 
 from bot_bottle_sidecars import layout
+from bot_bottle_sidecars.routes import routes_digest
 from egress_client import mitm_tls, request, tunnel
 
 TOKEN = "tok-reload-51aa-never-log-me"
@@ -148,3 +149,21 @@ def test_a_reload_closes_a_websocket_opened_by_a_plain_proxy_request(start_egres
         assert _closed(s)
     # Nothing but the proxy's own close frame reached the removed route.
     assert all(chunk[0] == 0x88 for chunk in up.after), up.after
+
+
+def test_the_ready_file_names_the_routes_file_served(start_egress):
+    """supervise waits for this digest before telling the agent a route is live."""
+    ep = start_egress(BEFORE, env=SLOTS)
+    first = json.loads(ep.ready_file.read_text())
+    assert first["routes_sha256"] == routes_digest(ep.routes_file.read_bytes())
+    line = _reload(ep, AFTER)
+    after = json.loads(ep.ready_file.read_text())
+    assert line["routes_sha256"] == after["routes_sha256"] != first["routes_sha256"]
+    assert after["routes_sha256"] == routes_digest(ep.routes_file.read_bytes())
+    assert after["routes"] == 1
+    # A refused reload leaves the served digest as it was.
+    ep.routes_file.write_text("{not json")
+    mark = ep.mark()
+    ep.proc.send_signal(signal.SIGHUP)
+    assert ep.wait_for_line(lambda r: r.get("event") == "reload", since=mark)["status"] == "error"
+    assert json.loads(ep.ready_file.read_text())["routes_sha256"] == after["routes_sha256"]

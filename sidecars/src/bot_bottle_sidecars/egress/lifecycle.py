@@ -3,7 +3,9 @@
 A bad routes file (or a route whose credential has no token slot for its host)
 stops start-up with a clear error; on reload it keeps the current routes and
 logs why. A good reload also closes the tunnels the new routes no longer allow,
-so an established connection cannot outlive its route.
+so an established connection cannot outlive its route, and rewrites the ready
+file with the digest of the routes file now served (``routes_sha256``): the
+supervise sidecar waits for it before it tells the agent a route is live.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from mitmproxy import connection, ctx, exceptions
 from mitmproxy.addonmanager import Loader
 
 from bot_bottle_sidecars import layout
-from bot_bottle_sidecars.routes import load_routes
+from bot_bottle_sidecars.routes import read_routes
 from bot_bottle_sidecars.routes.policy import Policy
 
 from .addresses import parse_pins
@@ -32,13 +34,14 @@ __all__ = ["Lifecycle"]
 DEFAULT_CONNECT_TIMEOUT_S = 10
 
 
-def _load_policy(path: str, tokens: TokenSlots) -> Policy:
-    """The routes in ``path`` as a policy; ``ValueError`` says what is wrong."""
-    routes = load_routes(path)
+def _load_policy(path: str, tokens: TokenSlots) -> tuple[Policy, str]:
+    """The routes in ``path`` as a policy, and the file's digest; ``ValueError`` says what
+    is wrong."""
+    routes, digest = read_routes(path)
     problems = tokens.problems(routes)
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
-    return Policy(routes)
+    return Policy(routes), digest
 
 
 class Lifecycle:
@@ -46,6 +49,8 @@ class Lifecycle:
         self.state = state
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rolling_back = False
+        self._digest = ""  # of the routes file served
+        self._ready: dict[str, object] | None = None  # what the ready file says, once written
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -113,7 +118,9 @@ class Lifecycle:
         if "egress_routes" in updated:
             try:
                 self.state.tokens = TokenSlots.from_env()
-                self.state.policy = _load_policy(opts.egress_routes, self.state.tokens)
+                self.state.policy, self._digest = _load_policy(
+                    opts.egress_routes, self.state.tokens
+                )
             except ValueError as exc:
                 raise exceptions.OptionsError(f"bot-bottle egress: {exc}") from None
         if "egress_ready_file" in updated:
@@ -134,7 +141,9 @@ class Lifecycle:
             "listen": listen,
             "ca_cert": os.path.join(confdir, "mitmproxy-ca-cert.pem"),
             "routes": len(self.state.policy.routes),
+            "routes_sha256": self._digest,
         }
+        self._ready = info
         write_ready_file(ctx.options.egress_ready_file, info)
         self.state.log.event("ready", **info)
 
@@ -143,6 +152,7 @@ class Lifecycle:
             with contextlib.suppress(RuntimeError, ValueError):  # loop already closed
                 self._loop.remove_signal_handler(signal.SIGHUP)
             self._loop = None
+        self._ready = None
         remove_ready_file(ctx.options.egress_ready_file)
 
     def _die(self, message: str) -> None:
@@ -156,7 +166,7 @@ class Lifecycle:
         path = ctx.options.egress_routes
         state = self.state
         try:
-            state.policy = _load_policy(path, state.tokens)
+            state.policy, self._digest = _load_policy(path, state.tokens)
         except Exception as exc:
             state.log.event(
                 "reload",
@@ -167,8 +177,20 @@ class Lifecycle:
             )
             return
         closed = self._close_disallowed()
+        if self._ready is not None:
+            self._ready = {
+                **self._ready,
+                "routes": len(state.policy.routes),
+                "routes_sha256": self._digest,
+            }
+            write_ready_file(ctx.options.egress_ready_file, self._ready)
         state.log.event(
-            "reload", status="ok", file=path, routes=len(state.policy.routes), closed=closed
+            "reload",
+            status="ok",
+            file=path,
+            routes=len(state.policy.routes),
+            routes_sha256=self._digest,
+            closed=closed,
         )
 
     def _close_disallowed(self) -> int:

@@ -6,12 +6,21 @@ egress sidecar share. Pure Python (no mitmproxy), importable anywhere.
 * :mod:`.document`: the routes file (:func:`load_routes`, :func:`routes_document`);
 * :mod:`.hosts`, :mod:`.paths`, :mod:`.headers`: how hosts, paths and header
   names are compared;
+* :mod:`.merge`: :func:`merge_route`, how a granted route joins the others;
 * :mod:`.policy`: :class:`Policy`, the allow/deny decision egress asks for.
 """
 
 from __future__ import annotations
 
-from .document import duplicate_hosts, load_routes, parse_routes, routes_document
+from .document import (
+    duplicate_hosts,
+    load_routes,
+    parse_routes,
+    read_routes,
+    routes_digest,
+    routes_document,
+)
+from .merge import Merged, merge_route
 from .model import (
     DEFAULT_HTTP_PORT,
     DEFAULT_HTTPS_PORT,
@@ -26,14 +35,18 @@ __all__ = [
     "DEFAULT_HTTPS_PORT",
     "DEFAULT_HTTP_PORT",
     "METHODS",
+    "Merged",
     "Route",
     "RouteAuth",
     "RouteProblem",
     "check_route",
     "duplicate_hosts",
     "load_routes",
+    "merge_route",
     "parse_route",
     "parse_routes",
+    "read_routes",
     "route_to_json",
+    "routes_digest",
     "routes_document",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -11,7 +12,14 @@ from .model import Route, RouteProblem
 from .schema import parse_route, route_to_json
 from .wording import describe, unknown_key_message
 
-__all__ = ["duplicate_hosts", "load_routes", "parse_routes", "routes_document"]
+__all__ = [
+    "duplicate_hosts",
+    "load_routes",
+    "parse_routes",
+    "read_routes",
+    "routes_digest",
+    "routes_document",
+]
 
 
 def duplicate_hosts(hosts: Sequence[str | None]) -> list[tuple[int, int]]:
@@ -66,20 +74,35 @@ def routes_document(routes: Iterable[Route]) -> dict[str, object]:
     return {"routes": [route_to_json(r) for r in routes]}
 
 
-def load_routes(path: str | os.PathLike[str]) -> tuple[Route, ...]:
-    """Read and check a routes file. ``ValueError`` names the file and every problem."""
+def routes_digest(data: bytes) -> str:
+    """The identity of one version of a routes file (egress reports the one it serves)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_routes(path: str | os.PathLike[str]) -> tuple[tuple[Route, ...], str]:
+    """Read and check a routes file: its routes and :func:`routes_digest` of the bytes read.
+
+    ``ValueError`` names the file and every problem.
+    """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise ValueError(f"{p}: routes file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ValueError(f"{p}: cannot read routes file: {exc}") from None
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{p}: cannot read routes file: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{p}: not valid JSON: {exc}") from None
     routes, problems = parse_routes(data)
     if problems:
         raise ValueError("; ".join(f"{p}: {pr.where()}: {pr.message}" for pr in problems))
-    return routes
+    return routes, routes_digest(raw)
+
+
+def load_routes(path: str | os.PathLike[str]) -> tuple[Route, ...]:
+    """Read and check a routes file. ``ValueError`` names the file and every problem."""
+    return read_routes(path)[0]
