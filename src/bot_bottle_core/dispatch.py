@@ -125,6 +125,9 @@ class Backend(_Target):
     def attach_argv(self, slug: str, argv: Sequence[str], tty: bool = True) -> list[str]:
         return self._call("attach_argv", slug=slug, argv=argv, tty=tty)
 
+    def reload_routes(self, slug: str) -> None:
+        self._call("reload_routes", slug=slug)
+
     def stop(self, slug: str, preserve: bool, progress: Progress) -> None:
         self._call("stop", slug=slug, preserve=preserve, progress=progress)
 

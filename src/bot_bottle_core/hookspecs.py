@@ -124,6 +124,20 @@ def check_boundary(slug: str) -> BoundaryReport:
 
 
 @hookspec
+def reload_routes(slug: str) -> None:
+    """Make the running bottle ``slug``'s egress serve its routes file again.
+
+    Targeted at the backend recorded in the bottle's metadata. The core has
+    just rewritten ``<state>/<slug>/sidecar/routes.json`` (an approved
+    proposal, an operator's edit); signal the sidecar bundle (SIGHUP; see
+    :mod:`bot_bottle_sidecars.layout`). Return once the signal is delivered:
+    egress reports the routes it serves in its ready file, and supervise
+    waits for that before telling the agent. Raise a ``BotBottleError``
+    naming the bottle when it is not running.
+    """
+
+
+@hookspec
 def stop(slug: str, preserve: bool, progress: Progress) -> None:
     """Tear down the bottle ``slug``.
 
@@ -294,6 +308,7 @@ KIND_HOOKS: dict[str, frozenset[str]] = {
             "launch",
             "attach_argv",
             "check_boundary",
+            "reload_routes",
             "stop",
             "snapshot",
             "enumerate_active",

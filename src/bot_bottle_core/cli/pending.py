@@ -20,7 +20,6 @@ def _pending(name: str):
 
 JSON = click.Option(["--json", "as_json"], is_flag=True, help="Print JSON.")
 SLUG = click.Argument(["slug"])
-PROPOSAL = click.Argument(["proposal"])
 
 
 def _cmd(name: str, help: str, params: list[click.Parameter], full: str | None = None):
@@ -29,30 +28,6 @@ def _cmd(name: str, help: str, params: list[click.Parameter], full: str | None =
 
 def register(cli: click.Group) -> None:
     cli.add_command(_cmd("dashboard", "Terminal UI: proposals and agents across all backends.", []))
-    supervise = click.Group("supervise", help="Answer agents' requests for more access.")
-    supervise.add_command(
-        _cmd("list", "Pending proposals of every bottle.", [JSON], "supervise list")
-    )
-    supervise.add_command(
-        _cmd("show", "One proposal in full.", [SLUG, PROPOSAL, JSON], "supervise show")
-    )
-    supervise.add_command(
-        _cmd(
-            "approve",
-            "Approve a proposal (--edit to modify it in $EDITOR first).",
-            [SLUG, PROPOSAL, click.Option(["--edit"], is_flag=True), click.Option(["--notes"])],
-            "supervise approve",
-        )
-    )
-    supervise.add_command(
-        _cmd(
-            "reject",
-            "Reject a proposal with a reason.",
-            [SLUG, PROPOSAL, click.Option(["--reason"], required=True)],
-            "supervise reject",
-        )
-    )
-    cli.add_command(supervise)
     routes = click.Group("routes", help="A running bottle's egress routes.")
     routes.add_command(
         _cmd("list", "The live routes, without secrets.", [SLUG, JSON], "routes list")

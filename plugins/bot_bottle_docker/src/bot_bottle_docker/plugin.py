@@ -88,6 +88,14 @@ def attach_argv(slug: str, argv: Sequence[str], tty: bool) -> list[str]:
 
 
 @hookimpl
+def reload_routes(slug: str) -> None:
+    from . import engine, teardown
+
+    with engine.connected() as c:
+        teardown.reload_routes(c, slug)
+
+
+@hookimpl
 def stop(slug: str, preserve: bool, progress: Progress) -> None:
     from . import engine, teardown
 

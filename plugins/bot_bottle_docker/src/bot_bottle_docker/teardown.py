@@ -1,4 +1,5 @@
-"""Stopping, snapshotting and cleaning up bottles, each with as few engine calls as it can."""
+"""Stopping, snapshotting, reloading and cleaning up bottles, each with as few engine calls
+as it can."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import docker
 
+from bot_bottle_core.errors import BotBottleError
 from bot_bottle_core.plan import CleanupItem, CleanupOutcome
 
 from . import archive, names
@@ -41,6 +43,19 @@ def stop(client: docker.DockerClient, slug: str, preserve: bool, progress: Progr
 def _ignore_missing(fn: Callable[[], object]) -> None:
     with contextlib.suppress(docker.errors.NotFound):
         fn()
+
+
+def reload_routes(client: docker.DockerClient, slug: str) -> None:
+    """SIGHUP the bundle (its init forwards it to egress, which re-reads the routes)."""
+    name = names.sidecars_container(slug)
+    try:
+        client.api.kill(name, signal="SIGHUP")
+    except docker.errors.NotFound:
+        raise BotBottleError(f"The bottle {slug} is not running (no container {name}).") from None
+    except docker.errors.APIError as exc:
+        raise BotBottleError(
+            f"Could not signal {name}: {exc.explanation or exc}. Is the bottle {slug} running?"
+        ) from None
 
 
 def snapshot(client: docker.DockerClient, slug: str, paths: Sequence[str], dest: Path) -> None:
