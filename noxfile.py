@@ -27,7 +27,14 @@ ROOT = Path(__file__).resolve().parent
 LINT_PATHS = ["src", "plugins", "sidecars", "tests", "bench", "noxfile.py"]
 PLUGINS = ["docker", "smolvm", "claude", "codex", "gitea"]
 # Distribution -> its own tests folder (the core's are tests/ itself).
-TEST_DIRS = {**{p: f"plugins/bot_bottle_{p}/tests" for p in PLUGINS}, "sidecars": "sidecars/tests"}
+TEST_DIRS = {
+    **{p: f"plugins/bot_bottle_{p}/tests" for p in PLUGINS},
+    "sidecars": "sidecars/tests",
+    # The supervise MCP server: its own environment (the dependency group "supervise"),
+    # since the MCP SDK and mitmproxy 11 need different h11 versions.
+    "supervise": "sidecars/supervise_tests",
+}
+GROUPS = {"supervise": "supervise"}  # distribution -> dependency group (default: dev)
 
 # Exit code 5 means "no tests collected": tolerated only for a plugin whose
 # tests/ folder is still empty. The core always has to run real tests.
@@ -35,8 +42,8 @@ NO_TESTS_COLLECTED = 5
 PER_TEST_TIMEOUT_S = 300  # setup + call + teardown of one test
 
 
-def _sync(session: nox.Session) -> None:
-    """Install the whole workspace (editable) plus the dev group into the session venv.
+def _sync(session: nox.Session, group: str = "dev") -> None:
+    """Install the whole workspace (editable) plus a dependency group into the session venv.
 
     Under CI=true a committed uv.lock must be up to date (``--locked``), so CI
     tests exactly the pinned versions.
@@ -45,8 +52,9 @@ def _sync(session: nox.Session) -> None:
     session.run_install(
         "uv",
         "sync",
+        "--no-default-groups",
         "--group",
-        "dev",
+        group,
         *locked,
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         external=True,
@@ -80,7 +88,7 @@ def lint(session: nox.Session) -> None:
 @nox.parametrize("dist", ["core", *TEST_DIRS])
 def tests(session: nox.Session, dist: str) -> None:
     """Unit tests of one distribution (core = tests/ minus integration and packaging)."""
-    _sync(session)
+    _sync(session, GROUPS.get(dist, "dev"))
     if dist == "core":
         session.run(
             "pytest",

@@ -175,3 +175,15 @@ def test_parse_names(value, names):
 def test_parse_names_rejects(value):
     with pytest.raises(ValueError):
         init_mod.parse_names(value)
+
+
+def test_supervise_is_a_daemon_that_never_sees_the_tokens():
+    assert init_mod.parse_names("egress,supervise") == ["egress", "supervise"]
+    env = {"BOT_BOTTLE_SECRET_GH": "tok", "BOT_BOTTLE_TOKEN_SLOTS": '{"GH": ["a.test"]}', "X": "1"}
+    assert init_mod.daemon_env("egress", env) == env
+    assert init_mod.daemon_env("supervise", env) == {
+        "BOT_BOTTLE_TOKEN_SLOTS": '{"GH": ["a.test"]}',
+        "X": "1",
+    }
+    argv = init_mod.DAEMONS["supervise"]({"BOT_BOTTLE_SUPERVISE_PYTHON": "/nonexistent/python"})
+    assert argv[1:] == ["-m", "bot_bottle_sidecars.supervise"]

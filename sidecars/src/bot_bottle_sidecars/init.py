@@ -37,10 +37,28 @@ def _egress_command(env: Mapping[str, str]) -> list[str]:
     return command(env)
 
 
-# name -> argv builder. git-gate and supervise join here.
+def _supervise_command(env: Mapping[str, str]) -> list[str]:
+    # Its own venv (the MCP SDK and mitmproxy 11 cannot share one); this
+    # interpreter where there is none (a test, a host install).
+    python = env.get(layout.ENV_SUPERVISE_PYTHON) or layout.SUPERVISE_PYTHON
+    if not os.path.exists(python):
+        python = sys.executable
+    return [python, "-m", "bot_bottle_sidecars.supervise"]
+
+
+# name -> argv builder. git-gate joins here.
 DAEMONS: dict[str, Callable[[Mapping[str, str]], list[str]]] = {
     "egress": _egress_command,
+    "supervise": _supervise_command,
 }
+# Daemons that see the tokens (BOT_BOTTLE_SECRET_*): only the one that sends them.
+SEES_TOKENS = frozenset({"egress"})
+
+
+def daemon_env(name: str, env: Mapping[str, str]) -> dict[str, str]:
+    if name in SEES_TOKENS:
+        return dict(env)
+    return {k: v for k, v in env.items() if not k.startswith(layout.ENV_TOKEN_PREFIX)}
 
 
 def _say(message: str) -> None:
@@ -107,7 +125,7 @@ class Init:
             argv = DAEMONS[name](self.env)
             proc = subprocess.Popen(
                 argv,
-                env=self.env,
+                env=daemon_env(name, self.env),
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # signals reach children only through us
                 preexec_fn=_pdeathsig if linux else None,

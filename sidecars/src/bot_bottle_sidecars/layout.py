@@ -26,6 +26,14 @@ bottle can use the proxy. Names the operator pins (``BOT_BOTTLE_EGRESS_RESOLVE``
 are dialled at the pinned address as given; every other name is resolved by
 egress itself, and answers in loopback, link-local, private or other non-public
 ranges are refused unless the route names that address.
+
+Supervise (the MCP server the agent asks for more access through): mount the
+host's ``queue/<slug>/`` read-write at :data:`QUEUE_DIR`, writable by
+:data:`SIDECAR_UID`; set ``BOT_BOTTLE_SUPERVISE_LISTEN_HOST`` to the bundle's
+internal address and ``BOT_BOTTLE_SUPERVISE_HOSTS`` to the names the agent uses
+(the server refuses any other Host header: DNS rebinding). The agent reaches it
+at ``http://supervise:8081/mcp``. It runs with :data:`SUPERVISE_PYTHON`, a venv of
+its own: the MCP SDK and mitmproxy 11 need different ``h11`` versions.
 """
 
 from __future__ import annotations
@@ -48,6 +56,14 @@ EGRESS_CONFDIR = f"{STATE_DIR}/egress"  # mitmproxy's confdir: the per-bottle CA
 EGRESS_CA_CERT = f"{EGRESS_CONFDIR}/mitmproxy-ca-cert.pem"  # give this to the agent
 EGRESS_CA_KEY = f"{EGRESS_CONFDIR}/mitmproxy-ca.pem"  # key + cert: never leaves the container
 
+# ---- supervise
+SUPERVISE_PORT = 8081
+SUPERVISE_PATH = "/mcp"
+QUEUE_DIR = "/var/spool/bot-bottle"  # mount point for the host's queue/<slug>/ (read-write)
+SUPERVISE_PYTHON = "/opt/supervise/bin/python"
+SUPERVISE_READY_FILE = f"{RUN_DIR}/supervise.ready"
+DEFAULT_PROGRESS_S = 15.0  # claude idles an HTTP MCP call out after about five minutes
+
 # ---- environment understood by the bundle
 ENV_SIDECARS = "BOT_BOTTLE_SIDECARS"  # comma list of daemons to start; default "egress"
 ENV_UPSTREAM_CA = "BOT_BOTTLE_UPSTREAM_CA"  # file with extra CAs to trust upstream (corporate CA)
@@ -60,6 +76,13 @@ ENV_EGRESS_RESOLVE = "BOT_BOTTLE_EGRESS_RESOLVE"  # JSON {"host[:port]": "ip[:po
 ENV_EGRESS_CONNECT_TIMEOUT = "BOT_BOTTLE_EGRESS_CONNECT_TIMEOUT"  # seconds; default 10
 ENV_TOKEN_PREFIX = "BOT_BOTTLE_SECRET_"  # + token_ref: one token slot
 ENV_TOKEN_SLOTS = "BOT_BOTTLE_TOKEN_SLOTS"  # JSON {"token_ref": ["host", ...]}
+ENV_SUPERVISE_LISTEN_HOST = "BOT_BOTTLE_SUPERVISE_LISTEN_HOST"  # default 127.0.0.1
+ENV_SUPERVISE_PORT = "BOT_BOTTLE_SUPERVISE_PORT"  # default 8081
+ENV_SUPERVISE_HOSTS = "BOT_BOTTLE_SUPERVISE_HOSTS"  # comma list of names the agent uses
+ENV_SUPERVISE_QUEUE = "BOT_BOTTLE_SUPERVISE_QUEUE"  # override QUEUE_DIR
+ENV_SUPERVISE_PROGRESS = "BOT_BOTTLE_SUPERVISE_PROGRESS"  # seconds between progress notes
+ENV_SUPERVISE_PYTHON = "BOT_BOTTLE_SUPERVISE_PYTHON"  # override SUPERVISE_PYTHON
+ENV_SUPERVISE_READY_FILE = "BOT_BOTTLE_SUPERVISE_READY_FILE"  # override SUPERVISE_READY_FILE
 ENV_INIT_GRACE = "BOT_BOTTLE_INIT_GRACE"  # seconds the init waits for children to stop (default 8)
 
 DEFAULT_SIDECARS = ("egress",)
