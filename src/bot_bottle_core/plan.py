@@ -136,6 +136,12 @@ class PrepareRequest:
         return home_id(self.state_dir.parent)
 
     @property
+    def queue_dir(self) -> Path:
+        """The bottle's proposals (``<home>/queue/<slug>``); mounted read-write into the
+        sidecar bundle for supervise (see :mod:`bot_bottle_sidecars.layout`)."""
+        return queue_dir(self.state_dir)
+
+    @property
     def transcript_archive(self) -> Path:
         """Snapshot of the agent's transcripts, restored on resume."""
         return self.state_dir / "transcript.tar"
@@ -149,6 +155,9 @@ class BackendPlan:
     runtime: str
     image: str
     details: Mapping[str, str] = attrs.field(factory=dict)
+    # Where the agent reaches the supervise MCP server (the provider registers it);
+    # None when this backend does not run supervise.
+    supervise_url: str | None = None
 
 
 @attrs.frozen
@@ -224,6 +233,11 @@ class BoundaryReport:
     @property
     def failures(self) -> list[ProbeResult]:
         return [r for r in self.results if not r.held]
+
+
+def queue_dir(state_dir: Path) -> Path:
+    """``<home>/queue/<slug>`` for the bottle whose state is ``<home>/state/<slug>``."""
+    return state_dir.parent.parent / "queue" / state_dir.name
 
 
 def _now() -> str:

@@ -18,7 +18,7 @@ from bot_bottle_sidecars.routes import check_route
 from .config import Agent, Config, Route
 from .dispatch import Backend, Plugins, Provider
 from .errors import BotBottleError
-from .plan import AgentMode, BackendPlan, EnvVar, PrepareRequest
+from .plan import AgentMode, BackendPlan, EnvVar, PrepareRequest, queue_dir
 from .routes_file import write_routes
 from .skills import read_skills
 from .state import Metadata, write_metadata
@@ -96,6 +96,18 @@ def merge_routes(
     return bottle_routes + provider_routes
 
 
+def with_granted(routes: tuple[Route, ...], queue: Path) -> tuple[Route, ...]:
+    """``routes`` with every route the operator granted through supervise merged in."""
+    from bot_bottle_sidecars.proposals import Queue
+    from bot_bottle_sidecars.routes import merge_route
+
+    from .supervision import granted_routes
+
+    for route in granted_routes(Queue(queue)):
+        routes = merge_route(routes, route).routes
+    return routes
+
+
 def resolve_tokens(
     routes: tuple[Route, ...], environ: Mapping[str, str], *, bottle: str
 ) -> dict[str, str]:
@@ -142,6 +154,9 @@ def prepare_bottle(
     routes = merge_routes(
         bottle.egress.routes, auth.routes, bottle=bottle.name, provider=provider.name
     )
+    if mode == "resume":
+        # What the operator granted this bottle while it ran is still granted.
+        routes = with_granted(routes, queue_dir(state_dir))
     tokens = resolve_tokens(routes, environ, bottle=bottle.name)
     env = tuple(EnvVar(k, v) for k, v in resolved.values.items()) + auth.env
     dockerfile = bottle.dockerfile or provider.agent_dockerfile()

@@ -47,7 +47,9 @@ def run_foreground(argv: Sequence[str]) -> int:
 def launch(prepared: Prepared, echo: Echo) -> None:
     """Launch the bottle and prove its boundary; a bottle that fails is gone on return."""
     req = prepared.request
-    steps = prepared.provider.provision_steps(req.agent, supervise_url=None, skills=req.skills)
+    steps = prepared.provider.provision_steps(
+        req.agent, supervise_url=prepared.plan.supervise_url, skills=req.skills
+    )
     # Before anything exists: a launch killed from here on is told apart from
     # one still under way (see launch_record).
     launch_record.begin(req.state_dir)

@@ -173,6 +173,8 @@ class StateStore:
 
     def remove(self, slug: str) -> None:
         shutil.rmtree(self.path(slug), ignore_errors=True)
+        # Its proposals go with it (the home's queue/ sits beside state/).
+        shutil.rmtree(self.root.parent / "queue" / slug, ignore_errors=True)
 
     @contextlib.contextmanager
     def claimed(self, agent: str) -> Iterator[Claim]:

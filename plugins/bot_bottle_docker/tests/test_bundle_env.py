@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,7 +23,7 @@ def request(tmp_path: Path, routes: tuple[Route, ...], tokens: dict[str, str]) -
         bottle=Bottle(name="demo", source=tmp_path / "m.yaml"),
         provider="shell",
         settings=Settings(),
-        state_dir=tmp_path,
+        state_dir=tmp_path / "state" / "demo-abcde",
         dockerfile=tmp_path / "Dockerfile",
         routes=routes,
         env=(),
@@ -125,7 +126,7 @@ class FakeClient:
 
 
 def test_the_bundle_keeps_host_entries_takes_its_dns_and_joins_at_its_fixed_address(tmp_path):
-    (tmp_path / "sidecar").mkdir()
+    (tmp_path / "state" / "demo-abcde" / "sidecar").mkdir(parents=True)
     client = FakeClient()
     opts = DockerOptions(extra_hosts={"api.example.test": "10.0.0.5"}, sidecar_dns=("10.0.0.53",))
     nets = launch.Networks("bb-demo-abcde-int", "bb-demo-abcde-out", "10.213.0.14")
@@ -140,7 +141,15 @@ def test_the_bundle_keeps_host_entries_takes_its_dns_and_joins_at_its_fixed_addr
         "api.example.test": "10.0.0.5"
     }
     assert kw["environment"][layout.ENV_EGRESS_LISTEN_HOST] == "10.213.0.14"
+    # supervise listens at the same address and answers only to the agent's name for it.
+    assert kw["environment"][layout.ENV_SUPERVISE_LISTEN_HOST] == "10.213.0.14"
+    assert kw["environment"][layout.ENV_SUPERVISE_HOSTS] == "supervise"
     assert "GH_TOKEN" not in kw["environment"]
+    queue = tmp_path / "queue" / "demo-abcde"
+    assert kw["volumes"][str(queue)] == {"bind": layout.QUEUE_DIR, "mode": "rw"}
+    assert queue.is_dir()
+    if os.geteuid() == 0:
+        assert queue.stat().st_uid == layout.SIDECAR_UID
     assert client.connected == [
         (
             "bb-demo-abcde-int",

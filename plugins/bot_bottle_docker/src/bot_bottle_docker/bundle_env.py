@@ -12,6 +12,7 @@ from bot_bottle_sidecars import layout
 
 from bot_bottle_core.plan import PrepareRequest
 
+from . import names
 from .options import DockerOptions
 
 # The upstream CA's copy beside the routes, in the bundle's one read-only mount.
@@ -36,6 +37,9 @@ def sidecar_env(
     env = {
         layout.ENV_SIDECARS: daemons,
         layout.ENV_EGRESS_LISTEN_HOST: listen_host,
+        layout.ENV_SUPERVISE_LISTEN_HOST: listen_host,
+        # The name the agent uses (its Host header): the only one supervise answers to.
+        layout.ENV_SUPERVISE_HOSTS: names.SUPERVISE_ALIAS,
         **layout.token_environment(slots, request.tokens),
     }
     if opts.extra_hosts:

@@ -9,6 +9,7 @@ agent's work).
 from __future__ import annotations
 
 import contextlib
+import os
 import tarfile
 import time
 from collections.abc import Callable, Sequence
@@ -46,8 +47,8 @@ AGENT_CA = "/usr/local/share/ca-certificates/bot-bottle-egress.crt"
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 WORKSPACE = "/workspace"
 READY_TIMEOUT_S = 60.0
-# Daemons the bundle runs (git-gate and supervise join later).
-SIDECARS = "egress"
+# Daemons the bundle runs (git-gate joins later).
+SIDECARS = "egress,supervise"
 SIDECARS_MEMORY = "512m"
 
 
@@ -107,7 +108,8 @@ def _wait_ready(container: Container, progress: Progress, then: str = "true") ->
                 f"The sidecar bundle {container.name} stopped while starting "
                 f"(status {container.status}). Its last output:\n{logs}"
             )
-        probe = container.exec_run(["sh", "-c", f"test -f {EGRESS_READY} || exit 1; {then}"])
+        ready = f"test -f {EGRESS_READY} && test -f {layout.SUPERVISE_READY_FILE}"
+        probe = container.exec_run(["sh", "-c", f"{ready} || exit 1; {then}"])
         if probe.exit_code == 0:
             return probe.output.decode(errors="replace")
         if time.monotonic() > deadline:
@@ -235,7 +237,12 @@ def _sidecars(
     undo: Undo,
 ) -> Container:
     slug = request.slug
-    volumes = {str(request.sidecar_dir.resolve()): {"bind": SIDECAR_CONFIG_DIR, "mode": "ro"}}
+    queue = queue_dir_for_bundle(request.queue_dir)
+    volumes = {
+        str(request.sidecar_dir.resolve()): {"bind": SIDECAR_CONFIG_DIR, "mode": "ro"},
+        # Proposals and answers: supervise writes one, the operator's side the other.
+        str(queue.resolve()): {"bind": layout.QUEUE_DIR, "mode": "rw"},
+    }
     if opts.upstream_ca is not None:
         # A copy beside the routes: the bundle gets one read-only mount.
         (request.sidecar_dir / UPSTREAM_CA_FILE).write_bytes(opts.upstream_ca.read_bytes())
@@ -263,6 +270,21 @@ def _sidecars(
     )
     container.start()
     return container
+
+
+def queue_dir_for_bundle(path: Path) -> Path:
+    """Create the bottle's queue directory, writable by the bundle's unprivileged user.
+
+    As root, it is given to that uid; otherwise (the operator's own uid differs from
+    the sidecar's) it is opened to every user, like a spool directory.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(path, layout.SIDECAR_UID, layout.SIDECAR_UID)
+        path.chmod(0o700)
+    else:
+        path.chmod(0o777)
+    return path
 
 
 def _agent(

@@ -28,6 +28,8 @@ ROLE_WORKSPACE = "workspace"
 # Names the agent reaches its sidecars by, on its internal network.
 SIDECAR_ALIASES = ("egress", "git-gate", "supervise")
 EGRESS_PORT = layout.EGRESS_PORT
+SUPERVISE_ALIAS = "supervise"
+SUPERVISE_URL = f"http://{SUPERVISE_ALIAS}:{layout.SUPERVISE_PORT}{layout.SUPERVISE_PATH}"
 
 
 def agent_container(slug: str) -> str:

@@ -55,6 +55,7 @@ def prepare(request: PrepareRequest) -> BackendPlan:
         runtime=runtime,
         image=images.agent_image_tag(request.provider, request.dockerfile, base),
         details=details,
+        supervise_url=names.SUPERVISE_URL,
     )
 
 
