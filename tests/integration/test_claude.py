@@ -128,6 +128,12 @@ def test_claude_p_gets_the_scripted_reply_with_the_real_key_injected(
     script(upstream, {"when": f"say {m}", "text": f"scripted reply {m}"})
     with launched_bottle(claude_env, docker_client, agent="coder") as bottle:
         out = claude_p(bottle, f"say {m}")
+        # Nor in any log: the bundle's output, the agent's, the bottle's state.
+        logs = bottle.sidecars.logs() + bottle.agent.logs()
+        state = [
+            p.read_bytes() for p in bottle.prepared.request.state_dir.rglob("*") if p.is_file()
+        ]
+    assert KEY.encode() not in logs and not [b for b in state if KEY.encode() in b]
     assert f"scripted reply {m}" in out, out
     asked = messages(upstream, f"say {m}")
     assert asked, "the model was never asked"
