@@ -235,7 +235,9 @@ def provision_auth(agent: Agent, environ: Mapping[str, str]) -> AuthProvision:
     environment variables, marked ``hidden``, that the CLI needs.
     ``environ`` is the host's environment, to tell which kind of credential
     a variable holds (an API key or an OAuth token travel differently); never
-    put a value from it into a route, a file or the bottle's environment.
+    put a value from it into a route, a file or the bottle's environment. A
+    token the provider reads from the host's own credential file goes in
+    ``tokens`` under its ``token_ref``: to egress only, like a host variable.
     """
 
 

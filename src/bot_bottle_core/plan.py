@@ -61,6 +61,9 @@ class AuthProvision:
 
     routes: tuple[Route, ...] = ()
     env: tuple[EnvVar, ...] = ()
+    # Real tokens the provider read from the host itself (its CLI's own
+    # credential file), by token_ref; like a host variable, they go only to egress.
+    tokens: Mapping[str, str] = attrs.field(factory=dict, repr=False)
 
     @classmethod
     def injected_token(
@@ -71,6 +74,7 @@ class AuthProvision:
         placeholder_env: str,
         scheme: str | None = None,
         header: str | None = None,
+        tokens: Mapping[str, str] | None = None,
     ) -> AuthProvision:
         """The usual shape: one API host whose token egress injects (as
         ``Authorization: <scheme> <token>``, or as ``<header>: <token>``), and a
@@ -80,7 +84,8 @@ class AuthProvision:
             return cls()
         auth = RouteAuth(token_ref=token_ref, scheme=scheme, header=header)
         route = Route(host=host, auth=auth)
-        return cls(routes=(route,), env=(EnvVar(placeholder_env, PLACEHOLDER, hidden=True),))
+        env = (EnvVar(placeholder_env, PLACEHOLDER, hidden=True),)
+        return cls(routes=(route,), env=env, tokens=dict(tokens or {}))
 
 
 @attrs.frozen

@@ -157,7 +157,7 @@ def prepare_bottle(
     if mode == "resume":
         # What the operator granted this bottle while it ran is still granted.
         routes = with_granted(routes, queue_dir(state_dir))
-    tokens = resolve_tokens(routes, environ, bottle=bottle.name)
+    tokens = resolve_tokens(routes, {**environ, **auth.tokens}, bottle=bottle.name)
     env = tuple(EnvVar(k, v) for k, v in resolved.values.items()) + auth.env
     dockerfile = bottle.dockerfile or provider.agent_dockerfile()
     if not dockerfile.is_file():
