@@ -34,7 +34,8 @@ UPSTREAM_NAMES = (
     "api.fakeprov.test",
     "example.com",
     "ports.example.test",
-    "api.anthropic.com",  # the scripted model (fake_upstream/fake_anthropic.py)
+    "api.anthropic.com",  # the scripted models (fake_upstream/fake_anthropic.py,
+    "api.openai.com",  # fake_openai.py)
 )
 DNS_NAME = "dns.example.test"  # resolves (through the fake DNS only) to the upstream
 # Routed in MANIFEST but not pinned: egress looks them up in the fake DNS, whose

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import pty
+import re
 import select
+import struct
 import subprocess
+import termios
 import time
+
+ESCAPES = re.compile(
+    rb"\x1b(\[[0-9;?>=<]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-B]|[78=>])"
+)
+
+
+def screen_text(raw: bytes) -> str:
+    """What a full-screen program drew, escapes and all whitespace taken out (it
+    draws words apart with cursor moves, so spaces cannot be relied on)."""
+    return re.sub(r"\s+", "", ESCAPES.sub(b"", raw).decode(errors="replace"))
 
 
 class Terminal:
     """A command on a pseudo-terminal, driven by what it prints."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cwd) -> None:
+    def __init__(
+        self, argv: list[str], env: dict[str, str], cwd, size: tuple[int, int] = (40, 120)
+    ) -> None:
         self.fd, child = pty.openpty()
+        # A fresh pty is 0x0; a full-screen program draws nothing on it.
+        fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
         self.proc = subprocess.Popen(
             argv, stdin=child, stdout=child, stderr=child, env=env, cwd=cwd, start_new_session=True
         )
@@ -35,6 +53,24 @@ class Terminal:
         end = self._pending.index(want) + len(want)
         out, self._pending = self._pending[:end], self._pending[end:]
         return out.decode(errors="replace")
+
+    def expect_drawn(self, *texts: str, timeout: float = 600) -> None:
+        """Wait until a full-screen program has drawn every one of ``texts`` (whitespace
+        ignored, in any order)."""
+        wanted = [re.sub(r"\s+", "", t) for t in texts]
+        deadline = time.monotonic() + timeout
+        while not all(w in screen_text(self._pending) for w in wanted):
+            if not self._read_into_pending(deadline, repr(texts)):
+                raise AssertionError(f"terminal closed before {texts!r}; it showed {self.tail()}")
+        self._pending = b""
+
+    def _read_into_pending(self, deadline: float, waiting_for: str) -> bytes:
+        chunk = self._read(deadline, waiting_for)
+        self._pending += chunk
+        return chunk
+
+    def type(self, text: str) -> None:
+        os.write(self.fd, text.encode())
 
     def run(self, command: str, timeout: float = 60) -> tuple[int, str]:
         """Type ``command`` into the shell; its exit status and output."""

@@ -3,8 +3,9 @@
 It answers every request with JSON describing what it received (method,
 path, Host, headers), so a test can see exactly what egress let through.
 ``POST /v1/messages`` on ``api.anthropic.com`` is the scripted model
-(``fake_anthropic.py``). ``GET …/bytes/N`` streams N bytes instead (for the
-bulk-download benchmark).
+(``fake_anthropic.py``); ``/v1/responses`` on ``api.openai.com``, over HTTPS and
+WebSocket, is the scripted OpenAI model (``fake_openai.py``). ``GET …/bytes/N``
+streams N bytes instead (for the bulk-download benchmark).
 A request for ``…/upgrade/…`` with an ``Upgrade`` header gets ``101 Switching
 Protocols``, and whatever bytes follow are logged as one ``AFTER-UPGRADE`` record.
 Every request is also appended to /log/requests.jsonl, and every TCP
@@ -32,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import fake_anthropic
 import fake_dns
+import fake_openai
 
 LOG = "/log/requests.jsonl"
 DNS_LOG = "/log/dns.jsonl"
@@ -55,8 +57,11 @@ class Echo(BaseHTTPRequestHandler):
             "body": body.decode(errors="replace"),
             "port": self.server.server_address[1],
         }
-        with open(LOG, "a") as f:
-            f.write(json.dumps(seen) + "\n")
+        host = self.headers.get("Host", "")
+        if fake_openai.is_responses(host, self.path):
+            self._openai(seen)
+            return
+        _log(seen)
         if fake_anthropic.is_messages(self.headers.get("Host", ""), self.command, self.path):
             kind, out = fake_anthropic.answer(seen["body"])
             self.send_response(200)
@@ -93,6 +98,44 @@ class Echo(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(out)
 
+    def _openai(self, seen):
+        """The scripted OpenAI model: a Responses WebSocket, or an HTTPS event stream.
+
+        Logged rows carry the ``transport`` that brought the request.
+        """
+        upgrade = (self.headers.get("Upgrade") or "").lower() == "websocket"
+        if not upgrade:
+            _log(dict(seen, transport="https"))
+            out = fake_openai.sse(seen["body"])
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
+        refused = fake_openai.websocket_refused()
+        _log(dict(seen, transport="websocket-upgrade", refused=refused))
+        if refused:
+            out = b"websocket not supported here"
+            self.send_response(426)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        self.send_header("Sec-WebSocket-Accept", fake_openai.accept_key(key))
+        self.end_headers()
+        self.wfile.flush()
+        fake_openai.serve_websocket(
+            self.rfile,
+            self.wfile,
+            lambda body: _log(dict(seen, method="WS", body=body, transport="websocket")),
+        )
+        self.close_connection = True
+
     def _switch_protocols(self, seen):
         """Answer 101 and log whatever arrives after it (until EOF or 5 s) as one record."""
         self.send_response(101)
@@ -107,9 +150,7 @@ class Echo(BaseHTTPRequestHandler):
                 after += chunk
         except OSError:
             pass
-        row = dict(seen, method="AFTER-UPGRADE", body=after.decode("latin-1"))
-        with open(LOG, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        _log(dict(seen, method="AFTER-UPGRADE", body=after.decode("latin-1")))
         self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
@@ -119,6 +160,12 @@ class Echo(BaseHTTPRequestHandler):
 
 
 _conn_lock = threading.Lock()
+_log_lock = threading.Lock()
+
+
+def _log(row: dict) -> None:
+    with _log_lock, open(LOG, "a") as f:
+        f.write(json.dumps(row) + "\n")
 
 
 def log_connection(peer: str, port: int) -> None:
