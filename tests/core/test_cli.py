@@ -133,6 +133,20 @@ def test_preflight_shows_names_never_values_for_any_provider(paper, agent, route
     assert paper.state_entries() == []
 
 
+def test_the_hosts_codex_login_is_forwarded_unseen(paper, tmp_path):
+    """No auth_token: the key in the host's ~/.codex/auth.json is the injected token."""
+    write_secret_config(paper)
+    paper.agent("cx", "---\nbottle: web\nprovider: codex\n---\n")
+    (tmp_path / "user" / ".codex").mkdir(parents=True)
+    (tmp_path / "user" / ".codex" / "auth.json").write_text(f'{{"OPENAI_API_KEY": "{SECRET}"}}')
+    env = {"HOST_GH": "x", "HOME": str(tmp_path / "user")}
+    r = paper.run("start", "cx", "--dry-run", "--backend", "paper", env=env)
+    assert r.code == 0, r.err
+    assert "api.openai.com (all paths) [auth:Bearer]" in r.out
+    assert "OPENAI_API_KEY" not in r.out
+    assert SECRET not in r.out + r.err
+
+
 def test_label_and_color_flags_override_the_agent(paper):
     r = paper.run("start", "demo", "--dry-run", "--backend", "paper", "--label", "alice")
     assert r.code == 0, r.err
