@@ -14,14 +14,13 @@ streaming; the fake logs which transport carried each request.
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tarfile
+import sys
 import uuid
 
 import pytest
-from fake_internet import BottleEnv, launched_bottle, requests_with
+from fake_internet import BottleEnv, launched_bottle, requests_with, slug_from
 from terminal import Terminal, screen_text
 
 pytestmark = pytest.mark.docker
@@ -167,63 +166,95 @@ def test_codex_starts_asking_nothing(codex):
         term.close()
 
 
-def test_resume_continues_the_last_session_or_starts_a_fresh_one(codex, upstream, tmp_path):
+@pytest.fixture
+def codex_env(upstream, base_image, tmp_path) -> BottleEnv:
+    env = BottleEnv(tmp_path / "home", upstream, base_image)
+    (env.home / "agents" / "cx.md").write_text(AGENT)
+    env.env[KEY_VAR] = KEY
+    return env
+
+
+def cli_terminal(bottle_env: BottleEnv, *args: str) -> Terminal:
+    """``bot-bottle ARGS`` on a real pseudo-terminal, as a user types it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
+    env.update(bottle_env.env, TERM="xterm-256color")
+    return Terminal([sys.executable, "-m", "bot_bottle_core", *args], env, bottle_env.home)
+
+
+def main_screen(term: Terminal) -> None:
+    term.expect("\x1b]0;bob (cx)\x07", timeout=180)  # the title, as attach begins
+    term.expect_drawn("Ask Codex to do anything", "YOLO mode", timeout=180)
+
+
+def say(term: Terminal, prompt: str, reply: str) -> None:
+    term.type(prompt)
+    term.expect_drawn(prompt, timeout=30)
+    term.type("\r")
+    term.expect(reply, timeout=120)
+    term.expect("7501;state=done", timeout=60)  # codex's own end-of-turn signal
+
+
+def crash(docker_client, slug: str) -> None:
+    agent = docker_client.containers.get(f"bb-{slug}-agent")
+    result = agent.exec_run(["pkill", "-KILL", "-x", "codex"])  # as its user: root has no CAP_KILL
+    assert result.exit_code == 0, result.output
+
+
+def test_start_crash_and_resume_continue_the_last_session(codex_env, docker_client, upstream):
+    """Through `bot-bottle start` and `resume`: the session codex kept (rollouts and
+    its SQLite index, snapshotted when it died, restored into the new bottle) is the
+    one `resume --last` continues, so the model receives the earlier turns."""
     first, second = uuid.uuid4().hex, uuid.uuid4().hex
-    # Replies carry tokens of their own: the screen shows the prompts too.
-    reply1, reply2 = uuid.uuid4().hex, uuid.uuid4().hex
+    reply1, reply2 = uuid.uuid4().hex, uuid.uuid4().hex  # the screen shows the prompts too
     script(
         upstream,
         {"when": f"say {first}", "text": f"reply {reply1}"},
         {"when": f"say {second}", "text": f"reply {reply2}"},
     )
-    # Before any interactive session, resume starts a fresh one.
-    run_to_reply(codex, [*argv(codex, "resume"), f"say {first}"], reply1)
-    # Fresh: nothing of the module's earlier `codex exec` sessions came along.
-    turns = asked(upstream, f"say {first}")
-    assert turns and not any("scripted reply" in t["body"] for t in turns)
-    # The transcript survives a new bottle: keep only what the snapshot keeps.
-    paths = codex.prepared.provider.agent_transcript_dirs()
-    archive = tmp_path / "transcript.tar"
-    codex.prepared.backend.snapshot(codex.slug, paths, archive)
-    keep = ("config.toml", "auth.json", "AGENTS.md")
-    wipe = f"cd {HOME}/.codex && ls -A | grep -vxF -e {' -e '.join(keep)} | xargs rm -rf"
-    assert codex.agent.exec_run(["sh", "-c", wipe]).exit_code == 0
-    with tarfile.open(archive) as tar:
-        names = tar.getnames()
-    assert any(n.endswith(".jsonl") for n in names), names
-    restore(codex.agent, archive)
-    run_to_reply(codex, [*argv(codex, "resume"), f"say {second}"], reply2)
-    # The scripted model received the earlier conversation.
-    turns = asked(upstream, f"say {second}")
-    assert any(reply1 in t["body"] for t in turns), turns[-1]["body"][-3000:]
-
-
-def restore(agent, archive) -> None:
-    """Unpack the snapshot in the bottle, by the bottle's own tar.
-
-    (Files the engine writes into a running gVisor sandbox are found by path, but
-    their directories do not list: codex's database directory would not open.)
-    """
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        tar.add(archive, arcname="transcript.tar")
-    assert agent.put_archive(HOME, buf.getvalue())  # /tmp is the sandbox's own tmpfs
-    unpack = agent.exec_run(["tar", "-xf", f"{HOME}/transcript.tar", "-C", "/"])
-    assert unpack.exit_code == 0, unpack.output
-
-
-def run_to_reply(bottle, command: list[str], token: str) -> None:
-    """Run ``command`` in a terminal until the scripted reply holding ``token`` is shown."""
-    term = terminal(bottle, command)
+    term = cli_terminal(codex_env, "start", "cx", "--yes")
+    slug = None
     try:
-        # The reply, then codex's own end-of-turn signal (OSC 7501): a Ctrl-C before
-        # the turn is over interrupts it instead of quitting.
-        term.expect(token, timeout=120)
-        term.expect("7501;state=done", timeout=60)
-        term.type("\x03")  # Ctrl-C on an idle composer quits
-        assert term.wait(60) == 0
+        slug = slug_from(term.expect("plan for ", timeout=60) + term.expect("\n", timeout=10))
+        main_screen(term)
+        say(term, f"say {first}", reply1)
+        crash(docker_client, slug)
+        assert term.wait() == 137, term.tail()
     finally:
         term.close()
+    term = cli_terminal(codex_env, "resume", slug, "--yes")
+    try:
+        main_screen(term)
+        say(term, f"say {second}", reply2)
+        term.type("\x03")  # Ctrl-C on an idle composer quits
+        assert term.wait() == 0, term.tail()
+    finally:
+        term.close()
+        if docker_client.containers.list(filters={"label": f"bot-bottle.slug={slug}"}):
+            codex_env.run("stop", slug)
+    turns = asked(upstream, f"say {second}")
+    assert any(reply1 in t["body"] for t in turns), turns[-1]["body"][-3000:]
+    assert not (codex_env.home / "state" / slug).exists()  # exit 0: nothing kept
+
+
+def test_resume_without_a_session_starts_a_fresh_one(codex_env, docker_client):
+    term = cli_terminal(codex_env, "start", "cx", "--yes")
+    slug = None
+    try:
+        slug = slug_from(term.expect("plan for ", timeout=60) + term.expect("\n", timeout=10))
+        main_screen(term)
+        crash(docker_client, slug)  # before anything was said: no session to resume
+        assert term.wait() == 137, term.tail()
+    finally:
+        term.close()
+    term = cli_terminal(codex_env, "resume", slug, "--yes")
+    try:
+        main_screen(term)
+        term.type("\x03")
+        assert term.wait() == 0, term.tail()
+    finally:
+        term.close()
+        if docker_client.containers.list(filters={"label": f"bot-bottle.slug={slug}"}):
+            codex_env.run("stop", slug)
 
 
 def test_the_key_is_nowhere_in_the_bottle(codex):
@@ -239,14 +270,11 @@ def test_the_key_is_nowhere_in_the_bottle(codex):
 
 
 def test_supervise_is_registered_with_a_long_tool_timeout(codex):
-    from bot_bottle_docker.launch import AgentUser, provision
-
-    steps = codex.prepared.provider.provision_steps(
-        codex.prepared.request.agent, supervise_url="http://supervise:8081/mcp"
-    )
-    provision(codex.agent, AgentUser(1000, 1000), steps)
+    """The launch registered the bundle's supervise server, as codex reads it back."""
+    url = codex.prepared.plan.supervise_url
+    assert url
     out = codex.agent.exec_run(["codex", "mcp", "get", "supervise", "--json"]).output.decode()
     server = json.loads(out)
     assert server["transport"]["type"] == "streamable_http", server
-    assert server["transport"]["url"] == "http://supervise:8081/mcp", server
+    assert server["transport"]["url"] == url, server
     assert server["tool_timeout_sec"] == 3600, server

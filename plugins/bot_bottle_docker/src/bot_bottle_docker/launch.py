@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tarfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import attrs
 import docker
@@ -31,7 +30,7 @@ from bot_bottle_core.plan import (
 )
 from bot_bottle_core.state import now_iso
 
-from . import archive, boundary, images, ipv6, names, subnets, workspace_copy
+from . import archive, boundary, images, ipv6, names, sandbox_files, subnets, workspace_copy
 from .bundle_env import UPSTREAM_CA_FILE, sidecar_env
 from .errors import LaunchFailed
 from .options import DockerOptions
@@ -138,14 +137,6 @@ class AgentUser:
         return f"{self.uid}:{self.gid}"
 
 
-def _put(container: Container, user: AgentUser, path: str, data: bytes, mode: int) -> None:
-    parent = str(PurePosixPath(path).parent)
-    _exec(container, ["mkdir", "-p", parent], user=user.spec, what=f"Creating {parent}")
-    tar = archive.tar_of([(PurePosixPath(path).name, data, mode)], user.uid, user.gid)
-    if not container.put_archive(parent, tar):
-        raise LaunchFailed(f"Could not write {path} into {container.name}.")
-
-
 def install_ca_and_probe(bundle: Container, agent: Container, bundle_image: str) -> None:
     """Make the agent trust this bottle's egress CA (the certificate only), and give
     it the boundary probe; both root-owned, in one copy."""
@@ -177,20 +168,26 @@ def prove_boundary(
 
 
 def provision(agent: Container, user: AgentUser, steps: Sequence[ProvisionStep]) -> None:
+    """Apply ``steps`` in order: files in batches (one copy each), commands between them."""
+    files: list[WriteFile] = []
+
+    def write_files() -> None:
+        if files:
+            tar = archive.tar_at([(f.path, f.content.encode(), f.mode) for f in files], 0, 0)
+            sandbox_files.unpack_inside(agent, user.spec, tar, "Provisioning")
+            files.clear()
+
     for step in steps:
         if isinstance(step, WriteFile):
-            _put(agent, user, step.path, step.content.encode(), step.mode)
+            files.append(step)
         elif isinstance(step, RunCommand):
+            write_files()  # a command may read or extend what came before it
             _exec(agent, step.argv, user=user.spec, what=f"Provisioning {step.argv[0]}")
+    write_files()
 
 
 def restore_transcript(agent: Container, user: AgentUser, tar_path: Path) -> None:
-    with tarfile.open(tar_path) as tar:
-        tops = {str(PurePosixPath("/", m.name).parent) for m in tar.getmembers()}
-    for d in sorted(tops):
-        _exec(agent, ["mkdir", "-p", d], user=user.spec, what="Restoring the transcript")
-    if not agent.put_archive("/", tar_path.read_bytes()):
-        raise LaunchFailed("Could not restore the transcript into the bottle.")
+    sandbox_files.unpack_inside(agent, user.spec, tar_path.read_bytes(), "Restoring the transcript")
 
 
 @attrs.frozen
