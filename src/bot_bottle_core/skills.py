@@ -17,10 +17,14 @@ import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .errors import BotBottleError
+
+if TYPE_CHECKING:
+    from .plan import WriteFile
 
 SKILLS_DIR_NAME = "skills"
 SKILL_FILE = "SKILL.md"
@@ -116,3 +120,14 @@ def _walk(name: str, source: Path) -> list[Path]:
 def read_skills(names: Iterable[str], known: dict[str, Path]) -> tuple[Skill, ...]:
     """The skills an agent lists, read (the config check made sure each exists)."""
     return tuple(read_skill(n, known[n]) for n in names)
+
+
+def install_steps(skills: Iterable[Skill], directory: str) -> list[WriteFile]:
+    """Steps writing each skill to ``directory/NAME/`` in the bottle (a provider's skills dir)."""
+    from .plan import WriteFile  # plan imports this module
+
+    return [
+        WriteFile(f"{directory}/{skill.name}/{f.path}", f.content, f.mode)
+        for skill in skills
+        for f in skill.files
+    ]

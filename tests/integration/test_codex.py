@@ -33,9 +33,21 @@ provider: codex
 label: bob
 color: blue
 auth_token: {KEY_VAR}
+skills: [release-notes]
 ---
 You are a careful engineer.
 """
+SKILL_DESCRIPTION = "Write release notes from merged changes " + uuid.uuid4().hex
+
+
+def write_skill(home) -> None:
+    skill = home / "skills" / "release-notes"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text(
+        f"---\nname: release-notes\ndescription: {SKILL_DESCRIPTION}\n---\nGroup by area.\n"
+    )
+
+
 HOME = "/home/agent"
 # What codex shows when something is not pre-seeded, whitespace taken out.
 QUESTIONS = (
@@ -53,6 +65,7 @@ def codex(upstream, base_image, docker_client, tmp_path_factory):
     """One running codex bottle for the module (agent 'cx', bottle 'sec')."""
     env = BottleEnv(tmp_path_factory.mktemp("codex-home"), upstream, base_image)
     (env.home / "agents" / "cx.md").write_text(AGENT)
+    write_skill(env.home)
     env.env[KEY_VAR] = KEY
     with launched_bottle(env, docker_client, agent="cx") as bottle:
         yield bottle
@@ -101,8 +114,10 @@ def test_codex_exec_gets_the_scripted_reply_over_the_websocket(codex, upstream):
     upgrades = [r for r in requests_with(upstream, "/v1/responses") if r["method"] == "GET"]
     assert upgrades and {r["headers"]["authorization"] for r in upgrades} == {f"Bearer {KEY}"}
     assert turn["headers"]["authorization"] == f"Bearer {KEY}"
-    # The agent file's body went out as codex's user instructions (~/.codex/AGENTS.md).
+    # The agent file's body went out as codex's user instructions (~/.codex/AGENTS.md),
+    # and codex offered the model the agent's skill.
     assert "You are a careful engineer." in turn["body"]
+    assert SKILL_DESCRIPTION in turn["body"]
     assert "bot-bottle-placeholder" not in upstream.log.read_text()
 
 
@@ -170,6 +185,7 @@ def test_codex_starts_asking_nothing(codex):
 def codex_env(upstream, base_image, tmp_path) -> BottleEnv:
     env = BottleEnv(tmp_path / "home", upstream, base_image)
     (env.home / "agents" / "cx.md").write_text(AGENT)
+    write_skill(env.home)
     env.env[KEY_VAR] = KEY
     return env
 

@@ -131,3 +131,17 @@ def test_dockerfile_takes_a_base_image_drops_root_and_has_curl():
     assert "ARG BASE_IMAGE" in text and "FROM ${BASE_IMAGE}" in text
     assert "USER agent" in text and "@openai/codex" in text and " curl " in text
     assert plugin.agent_guest_home() == "/home/agent"
+
+
+def test_skills_go_where_codex_finds_user_skills():
+    from bot_bottle_core.skills import Skill, SkillFile
+
+    files = (SkillFile("SKILL.md", "---\nname: r\n---\n", 0o644),)
+    steps = plugin.provision_skills(
+        Agent(name="cx", source=Path("cx.md"), bottle="b"),
+        [Skill("review", Path("/src"), files)],
+        "/home/agent",
+    )
+    assert steps == [
+        WriteFile("/home/agent/.codex/skills/review/SKILL.md", files[0].content, 0o644)
+    ]

@@ -10,7 +10,7 @@ from pathlib import Path
 from bot_bottle_core import hookimpl
 from bot_bottle_core.config import Agent
 from bot_bottle_core.plan import AgentMode, AuthProvision, ProvisionStep, RunCommand, WriteFile
-from bot_bottle_core.skills import Skill
+from bot_bottle_core.skills import Skill, install_steps
 
 from . import settings
 
@@ -87,11 +87,7 @@ def provision_prompt(agent: Agent, guest_home: str) -> list[ProvisionStep]:
 @hookimpl
 def provision_skills(agent: Agent, skills: Sequence[Skill], guest_home: str) -> list[ProvisionStep]:
     """Personal skills, where claude finds them in every project."""
-    return [
-        WriteFile(f"{guest_home}/.claude/skills/{skill.name}/{f.path}", f.content, f.mode)
-        for skill in skills
-        for f in skill.files
-    ]
+    return list(install_steps(skills, f"{guest_home}/.claude/skills"))
 
 
 @hookimpl

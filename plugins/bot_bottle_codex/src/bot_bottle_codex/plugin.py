@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bot_bottle_core import hookimpl
 from bot_bottle_core.config import Agent
 from bot_bottle_core.plan import AgentMode, AuthProvision, ProvisionStep, RunCommand, WriteFile
+from bot_bottle_core.skills import Skill, install_steps
 
 from . import host_auth, settings
 
@@ -64,6 +65,12 @@ def provision_prompt(agent: Agent, guest_home: str) -> list[ProvisionStep]:
     if not agent.prompt.strip():
         return []
     return [WriteFile(PROMPT_FILE.replace(HOME, guest_home, 1), agent.prompt, 0o644)]
+
+
+@hookimpl
+def provision_skills(agent: Agent, skills: Sequence[Skill], guest_home: str) -> list[ProvisionStep]:
+    """User skills, where codex finds them ($CODEX_HOME/skills)."""
+    return list(install_steps(skills, f"{guest_home}/.codex/skills"))
 
 
 @hookimpl
