@@ -155,6 +155,9 @@ def _readings(raw: str) -> list[tuple[str, str, bool]]:
         ("with ;parameters removed", _rfc3986(stripped), False),
         ("percent-decoded", _decode(raw), True),
         ("percent-decoded with ;parameters removed", _decode(stripped), True),
+        # A server may also decode first and split parameters after: %2F and
+        # %3B then make segment and parameter boundaries of their own.
+        ("percent-decoded, then ;parameters removed", _strip_params(_decode(raw)), True),
     ]
     for name, path, _dec in out[2:]:
         if not path.isascii():
