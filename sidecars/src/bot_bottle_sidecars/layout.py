@@ -27,11 +27,19 @@ are dialled at the pinned address as given; every other name is resolved by
 egress itself, and answers in loopback, link-local, private or other non-public
 ranges are refused unless the route names that address.
 
+Decisions: egress writes every decision as a JSON line to stdout and, when
+``BOT_BOTTLE_EGRESS_DECISIONS`` names a file, to that file too: mount a host
+directory at :data:`LOG_DIR` and point the variable at :data:`EGRESS_DECISIONS`, so the
+bottle's decisions outlive its containers. Like the queue, that directory must be
+writable by the sidecar (see below).
+
 Supervise (the MCP server the agent asks for more access through): mount the
 host's ``queue/<slug>/`` read-write at :data:`QUEUE_DIR`, writable by
-:data:`SIDECAR_UID`; set ``BOT_BOTTLE_SUPERVISE_LISTEN_HOST`` to the bundle's
-internal address and ``BOT_BOTTLE_SUPERVISE_HOSTS`` to the names the agent uses
-(the server refuses any other Host header: DNS rebinding). The agent reaches it
+:data:`SIDECAR_UID` and by no other local user (owned by that uid, or shared through
+a group the bundle's processes are given: never world-writable); set
+``BOT_BOTTLE_SUPERVISE_LISTEN_HOST`` to the bundle's internal address and
+``BOT_BOTTLE_SUPERVISE_HOSTS`` to the names the agent uses (the server refuses any
+other Host header: DNS rebinding). The agent reaches it
 at ``http://supervise:8081/mcp``. It runs with :data:`SUPERVISE_PYTHON`, a venv of
 its own: the MCP SDK and mitmproxy 11 need different ``h11`` versions.
 """
@@ -55,6 +63,8 @@ EGRESS_READY_FILE = f"{RUN_DIR}/egress.ready"
 EGRESS_CONFDIR = f"{STATE_DIR}/egress"  # mitmproxy's confdir: the per-bottle CA is minted here
 EGRESS_CA_CERT = f"{EGRESS_CONFDIR}/mitmproxy-ca-cert.pem"  # give this to the agent
 EGRESS_CA_KEY = f"{EGRESS_CONFDIR}/mitmproxy-ca.pem"  # key + cert: never leaves the container
+LOG_DIR = "/var/log/bot-bottle"  # mount point for the host's per-bottle log directory (rw)
+EGRESS_DECISIONS = f"{LOG_DIR}/egress.jsonl"  # every decision, kept on the host
 
 # ---- supervise
 SUPERVISE_PORT = 8081
@@ -70,6 +80,7 @@ ENV_UPSTREAM_CA = "BOT_BOTTLE_UPSTREAM_CA"  # file with extra CAs to trust upstr
 ENV_EGRESS_ROUTES = "BOT_BOTTLE_EGRESS_ROUTES"  # override EGRESS_ROUTES
 ENV_EGRESS_READY_FILE = "BOT_BOTTLE_EGRESS_READY_FILE"  # override EGRESS_READY_FILE
 ENV_EGRESS_CONFDIR = "BOT_BOTTLE_EGRESS_CONFDIR"  # override EGRESS_CONFDIR
+ENV_EGRESS_DECISIONS = "BOT_BOTTLE_EGRESS_DECISIONS"  # decisions file; unset: stdout only
 ENV_EGRESS_LISTEN_HOST = "BOT_BOTTLE_EGRESS_LISTEN_HOST"  # default 0.0.0.0
 ENV_EGRESS_PORT = "BOT_BOTTLE_EGRESS_PORT"  # default 8080; 0 = any free port (see ready file)
 ENV_EGRESS_RESOLVE = "BOT_BOTTLE_EGRESS_RESOLVE"  # JSON {"host[:port]": "ip[:port]"}, tests/air-gap

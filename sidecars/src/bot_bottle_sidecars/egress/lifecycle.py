@@ -75,6 +75,13 @@ class Lifecycle:
             DEFAULT_CONNECT_TIMEOUT_S,
             "bot-bottle: seconds to reach an upstream (TCP and TLS) before answering 504.",
         )
+        loader.add_option(
+            "egress_decisions",
+            str,
+            "",
+            "bot-bottle: a file every decision is appended to as well (JSON lines), kept by"
+            " the host; empty: stdout only.",
+        )
         loader.master.options.errored.connect(self._options_errored)
 
     def _options_errored(self, exc: Exception) -> None:
@@ -125,6 +132,8 @@ class Lifecycle:
                 raise exceptions.OptionsError(f"bot-bottle egress: {exc}") from None
         if "egress_ready_file" in updated:
             remove_ready_file(opts.egress_ready_file)
+        if "egress_decisions" in updated:
+            self.state.log.keep_in(opts.egress_decisions or None)
 
     def running(self) -> None:
         if ctx.options.connection_strategy != "lazy":

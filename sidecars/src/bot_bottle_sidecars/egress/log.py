@@ -9,20 +9,35 @@ Decision records: ``{"time", "decision": "allow"|"deny", "kind", "host",
 "port", "method", "path", "route", "reason"}`` where ``kind`` is ``connect``,
 ``request``, ``tls``, ``tcp``, ``layer`` or ``connection`` and ``path`` is the
 path as sent, without the query. Other lines carry ``"event"`` instead
-(``ready``, ``reload``, ``fatal``, ``closed``). Never a header value, never a token.
+(``ready``, ``reload``, ``lapse``, ``fatal``, ``closed``). Never a header value, never a
+token.
+
+Every line also goes to the decisions file when one is set (:meth:`DecisionLog.keep_in`):
+a directory of the host's, so the bottle's decisions outlive its containers
+(``bot-bottle audit --egress SLUG`` and the operator's view of a proposal read them
+with :mod:`.decisions`). The file is bounded: past :data:`MAX_FILE_BYTES` it moves
+to ``<name>.1`` (replacing the one before) and a new one starts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from typing import TextIO
 
-__all__ = ["DecisionLog", "clean"]
+__all__ = ["MAX_FILE_BYTES", "DecisionLog", "clean", "rotated"]
 
 MAX_FIELD = 2000  # characters kept of any one string field
+# The agent decides how many requests are refused: bound what that costs the host's disk.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+FILE_MODE = 0o640  # the operator reads it through the directory's group (see layout)
+
+
+def rotated(path: str) -> str:
+    return f"{path}.1"
 
 
 def _now() -> str:
@@ -51,6 +66,32 @@ def clean(value: object) -> object:
 class DecisionLog:
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out
+        self._path: str | None = None
+        self._fd: int | None = None
+        self._size = 0
+
+    def keep_in(self, path: str | None) -> None:
+        """Also append every line to ``path`` (None: stop)."""
+        self._close()
+        self._path = path or None
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._fd = None
+
+    def _append(self, data: bytes) -> None:
+        assert self._path is not None
+        if self._fd is not None and self._size + len(data) > MAX_FILE_BYTES:
+            self._close()
+            os.replace(self._path, rotated(self._path))
+        if self._fd is None:
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            self._fd = os.open(self._path, flags, FILE_MODE)
+            self._size = os.fstat(self._fd).st_size
+        os.write(self._fd, data)
+        self._size += len(data)
 
     def write(self, record: dict[str, object]) -> None:
         try:
@@ -58,6 +99,8 @@ class DecisionLog:
             out = self._out or sys.stdout
             out.write(line + "\n")
             out.flush()
+            if self._path is not None:
+                self._append(line.encode("ascii") + b"\n")
         except Exception as exc:  # never let logging undo a decision
             with contextlib.suppress(Exception):
                 print(f"bot-bottle egress: cannot write a log line: {exc!r}", file=sys.stderr)

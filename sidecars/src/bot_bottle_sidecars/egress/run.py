@@ -30,7 +30,8 @@ by an environment variable):
   ``<confdir>/upstream-trust.pem`` = certifi's bundle + that file and points the option
   there: the extra CA (a test CA, a corporate CA) is trusted in addition to the public ones;
 * ``egress_resolve`` from ``BOT_BOTTLE_EGRESS_RESOLVE`` (tests, air-gapped hosts);
-* ``egress_connect_timeout`` from ``BOT_BOTTLE_EGRESS_CONNECT_TIMEOUT`` (seconds).
+* ``egress_connect_timeout`` from ``BOT_BOTTLE_EGRESS_CONNECT_TIMEOUT`` (seconds);
+* ``egress_decisions`` from ``BOT_BOTTLE_EGRESS_DECISIONS`` (the decisions file).
 
 stdout carries only the addon's JSON lines: mitmproxy's own log and flow output
 go to stderr (``termlog_verbosity=warn``, ``flow_detail=0``).
@@ -90,6 +91,9 @@ def mitmdump_args(
     timeout = env.get(layout.ENV_EGRESS_CONNECT_TIMEOUT)
     if timeout:
         sets["egress_connect_timeout"] = timeout
+    decisions = env.get(layout.ENV_EGRESS_DECISIONS)
+    if decisions:
+        sets["egress_decisions"] = decisions
     args = [
         "--listen-host",
         get(layout.ENV_EGRESS_LISTEN_HOST, DEFAULT_LISTEN_HOST),
