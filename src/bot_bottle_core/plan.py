@@ -147,6 +147,12 @@ class PrepareRequest:
         return queue_dir(self.state_dir)
 
     @property
+    def egress_log_dir(self) -> Path:
+        """Where the bottle's egress decisions are kept (``<home>/logs/<slug>``); mounted
+        read-write into the sidecar bundle (see :mod:`bot_bottle_sidecars.layout`)."""
+        return egress_log_dir(self.state_dir)
+
+    @property
     def transcript_archive(self) -> Path:
         """Snapshot of the agent's transcripts, restored on resume."""
         return self.state_dir / "transcript.tar"
@@ -243,6 +249,12 @@ class BoundaryReport:
 def queue_dir(state_dir: Path) -> Path:
     """``<home>/queue/<slug>`` for the bottle whose state is ``<home>/state/<slug>``."""
     return state_dir.parent.parent / "queue" / state_dir.name
+
+
+def egress_log_dir(state_dir: Path) -> Path:
+    """``<home>/logs/<slug>`` for the bottle whose state is ``<home>/state/<slug>``: beside
+    the state, not in it, so the decisions outlive the bottle."""
+    return state_dir.parent.parent / "logs" / state_dir.name
 
 
 def _now() -> str:

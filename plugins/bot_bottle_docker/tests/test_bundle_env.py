@@ -148,8 +148,16 @@ def test_the_bundle_keeps_host_entries_takes_its_dns_and_joins_at_its_fixed_addr
     queue = tmp_path / "queue" / "demo-abcde"
     assert kw["volumes"][str(queue)] == {"bind": layout.QUEUE_DIR, "mode": "rw"}
     assert queue.is_dir()
+    # Egress keeps its decisions in a host directory beside the state, not in it.
+    decisions = tmp_path / "logs" / "demo-abcde"
+    assert kw["volumes"][str(decisions)] == {"bind": layout.LOG_DIR, "mode": "rw"}
+    assert kw["environment"][layout.ENV_EGRESS_DECISIONS] == layout.EGRESS_DECISIONS
     if os.geteuid() == 0:
         assert queue.stat().st_uid == layout.SIDECAR_UID
+        assert decisions.stat().st_uid == layout.SIDECAR_UID
+        assert kw["group_add"] is None
+    else:
+        assert kw["group_add"] == [str(os.getegid())]
     assert client.connected == [
         (
             "bb-demo-abcde-int",

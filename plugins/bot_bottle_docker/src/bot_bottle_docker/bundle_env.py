@@ -40,6 +40,7 @@ def sidecar_env(
         layout.ENV_SUPERVISE_LISTEN_HOST: listen_host,
         # The name the agent uses (its Host header): the only one supervise answers to.
         layout.ENV_SUPERVISE_HOSTS: names.SUPERVISE_ALIAS,
+        layout.ENV_EGRESS_DECISIONS: layout.EGRESS_DECISIONS,
         **layout.token_environment(slots, request.tokens),
     }
     if opts.extra_hosts:

@@ -9,7 +9,6 @@ agent's work).
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from bot_bottle_core.plan import (
 from bot_bottle_core.state import now_iso
 
 from . import archive, boundary, images, ipv6, names, sandbox_files, subnets, workspace_copy
+from .bundle_dirs import Operator, bundle_groups, writable_by_bundle
 from .bundle_env import UPSTREAM_CA_FILE, sidecar_env
 from .errors import LaunchFailed
 from .options import DockerOptions
@@ -234,11 +234,15 @@ def _sidecars(
     undo: Undo,
 ) -> Container:
     slug = request.slug
-    queue = queue_dir_for_bundle(request.queue_dir)
+    who = Operator.current()
+    queue = writable_by_bundle(request.queue_dir, who)
+    decisions = writable_by_bundle(request.egress_log_dir, who)
     volumes = {
         str(request.sidecar_dir.resolve()): {"bind": SIDECAR_CONFIG_DIR, "mode": "ro"},
         # Proposals and answers: supervise writes one, the operator's side the other.
         str(queue.resolve()): {"bind": layout.QUEUE_DIR, "mode": "rw"},
+        # Egress's decisions, kept on the host beyond the bottle.
+        str(decisions.resolve()): {"bind": layout.LOG_DIR, "mode": "rw"},
     }
     if opts.upstream_ca is not None:
         # A copy beside the routes: the bundle gets one read-only mount.
@@ -257,6 +261,7 @@ def _sidecars(
         # The agent can make mitmproxy buffer an endless header: bound what that costs
         # the host (egress idles near 70 MB and streams bodies with flat memory).
         mem_limit=SIDECARS_MEMORY,
+        group_add=bundle_groups(who) or None,
         detach=True,
         init=True,
     )
@@ -267,21 +272,6 @@ def _sidecars(
     )
     container.start()
     return container
-
-
-def queue_dir_for_bundle(path: Path) -> Path:
-    """Create the bottle's queue directory, writable by the bundle's unprivileged user.
-
-    As root, it is given to that uid; otherwise (the operator's own uid differs from
-    the sidecar's) it is opened to every user, like a spool directory.
-    """
-    path.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        os.chown(path, layout.SIDECAR_UID, layout.SIDECAR_UID)
-        path.chmod(0o700)
-    else:
-        path.chmod(0o777)
-    return path
 
 
 def _agent(
