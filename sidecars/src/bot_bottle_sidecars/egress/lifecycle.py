@@ -6,6 +6,11 @@ logs why. A good reload also closes the tunnels the new routes no longer allow,
 so an established connection cannot outlive its route, and rewrites the ready
 file with the digest of the routes file now served (``routes_sha256``): the
 supervise sidecar waits for it before it tells the agent a route is live.
+
+Leases (time-limited grants, :mod:`bot_bottle_sidecars.routes.leases`) are served
+while they hold: egress wakes when the next one lapses, serves the routes without
+it, closes the tunnels it no longer allows and logs a ``lapse`` event. Nothing
+outside the bundle has to run for a lease to end.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ import contextlib
 import os
 import signal
 import sys
+from datetime import UTC, datetime
 
 from mitmproxy import connection, ctx, exceptions
 from mitmproxy.addonmanager import Loader
 
 from bot_bottle_sidecars import layout
-from bot_bottle_sidecars.routes import read_routes
+from bot_bottle_sidecars.routes import RoutesFile, read_document
 from bot_bottle_sidecars.routes.policy import Policy
 
 from .addresses import parse_pins
@@ -34,14 +40,13 @@ __all__ = ["Lifecycle"]
 DEFAULT_CONNECT_TIMEOUT_S = 10
 
 
-def _load_policy(path: str, tokens: TokenSlots) -> tuple[Policy, str]:
-    """The routes in ``path`` as a policy, and the file's digest; ``ValueError`` says what
-    is wrong."""
-    routes, digest = read_routes(path)
-    problems = tokens.problems(routes)
+def _load(path: str, tokens: TokenSlots) -> tuple[RoutesFile, str]:
+    """The routes file at ``path`` and its digest; ``ValueError`` says what is wrong."""
+    doc, digest = read_document(path)
+    problems = tokens.problems((*doc.routes, *(lease.route for lease in doc.leases)))
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
-    return Policy(routes), digest
+    return doc, digest
 
 
 class Lifecycle:
@@ -51,6 +56,45 @@ class Lifecycle:
         self._rolling_back = False
         self._digest = ""  # of the routes file served
         self._ready: dict[str, object] | None = None  # what the ready file says, once written
+        self._doc = RoutesFile()
+        self._lapse_timer: asyncio.TimerHandle | None = None
+
+    def _serve(self, doc: RoutesFile, digest: str) -> None:
+        """Serve ``doc`` as it stands now, and wake when its next lease lapses."""
+        self._doc, self._digest = doc, digest
+        self.state.policy = Policy(doc.effective())
+        self._schedule_lapse()
+
+    def _schedule_lapse(self) -> None:
+        if self._lapse_timer is not None:
+            self._lapse_timer.cancel()
+            self._lapse_timer = None
+        when = self._doc.next_lapse()
+        if when is None or self._loop is None:
+            return  # at start-up, running() schedules it
+        delay = max(0.0, (when - datetime.now(UTC)).total_seconds())
+        self._lapse_timer = self._loop.call_later(delay, self._lapse)
+
+    def _lapse(self) -> None:
+        """A lease ran out: serve the routes without it."""
+        self._lapse_timer = None
+        try:
+            before = {r.host for r in self.state.policy.routes}
+            self.state.policy = Policy(self._doc.effective())
+            now = datetime.now(UTC)
+            lapsed = sorted({lease.route.host for lease in self._doc.lapsed(now)})
+            closed = self._close_disallowed()
+            self.state.log.event(
+                "lapse",
+                hosts=lapsed,
+                gone=sorted(before - {r.host for r in self.state.policy.routes}),
+                routes=len(self.state.policy.routes),
+                closed=closed,
+            )
+        except Exception as exc:  # fail closed: nothing is left that the file does not grant
+            self.state.policy = Policy(self._doc.effective())
+            self.state.log.event("lapse", status="error", error=repr(exc))
+        self._schedule_lapse()
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -125,9 +169,7 @@ class Lifecycle:
         if "egress_routes" in updated:
             try:
                 self.state.tokens = TokenSlots.from_env()
-                self.state.policy, self._digest = _load_policy(
-                    opts.egress_routes, self.state.tokens
-                )
+                self._serve(*_load(opts.egress_routes, self.state.tokens))
             except ValueError as exc:
                 raise exceptions.OptionsError(f"bot-bottle egress: {exc}") from None
         if "egress_ready_file" in updated:
@@ -141,6 +183,7 @@ class Lifecycle:
         self._loop = asyncio.get_running_loop()
         # mitmdump has no SIGHUP handler, and SIGHUP's default kills.
         self._loop.add_signal_handler(signal.SIGHUP, self.reload)
+        self._schedule_lapse()
         listen = []
         if ps := ctx.master.addons.get("proxyserver"):
             listen = [list(addr[:2]) for addr in ps.listen_addrs()]
@@ -157,6 +200,9 @@ class Lifecycle:
         self.state.log.event("ready", **info)
 
     def done(self) -> None:
+        if self._lapse_timer is not None:
+            self._lapse_timer.cancel()
+            self._lapse_timer = None
         if self._loop is not None:
             with contextlib.suppress(RuntimeError, ValueError):  # loop already closed
                 self._loop.remove_signal_handler(signal.SIGHUP)
@@ -175,7 +221,7 @@ class Lifecycle:
         path = ctx.options.egress_routes
         state = self.state
         try:
-            state.policy, self._digest = _load_policy(path, state.tokens)
+            self._serve(*_load(path, state.tokens))
         except Exception as exc:
             state.log.event(
                 "reload",
