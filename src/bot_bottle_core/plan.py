@@ -19,6 +19,8 @@ from .skills import Skill
 AgentMode = Literal["fresh", "resume"]
 # What an agent CLI sees where a real credential would be.
 PLACEHOLDER = "bot-bottle-placeholder"
+# The snapshot of the agent's transcripts in its state directory, restored on resume.
+TRANSCRIPT_ARCHIVE = "transcript.tar"
 
 
 @attrs.frozen
@@ -155,7 +157,7 @@ class PrepareRequest:
     @property
     def transcript_archive(self) -> Path:
         """Snapshot of the agent's transcripts, restored on resume."""
-        return self.state_dir / "transcript.tar"
+        return self.state_dir / TRANSCRIPT_ARCHIVE
 
 
 @attrs.frozen

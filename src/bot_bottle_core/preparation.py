@@ -10,12 +10,13 @@ caller owns the state directory (for a new bottle through a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
-from bot_bottle_sidecars.routes import check_route
+from bot_bottle_sidecars.routes import Lease, check_route
 
-from .config import Agent, Config, Route
+from .config import Agent, Bottle, Config, Route
 from .dispatch import Backend, Plugins, Provider
 from .errors import BotBottleError
 from .plan import AgentMode, BackendPlan, EnvVar, PrepareRequest, queue_dir
@@ -108,6 +109,44 @@ def with_granted(routes: tuple[Route, ...], queue: Path) -> tuple[Route, ...]:
     return routes
 
 
+def resumed_routes(
+    routes: tuple[Route, ...], state_dir: Path
+) -> tuple[tuple[Route, ...], tuple[Lease, ...]]:
+    """What a resumed bottle serves: its last live routes (the operator's grants and edits)
+    on top of ``routes`` (the manifest's and the provider's, which stay the floor), and
+    its leases that still hold. Without a readable last file: ``routes`` plus the grants
+    recorded in its queue."""
+    from bot_bottle_sidecars.routes import merge_route, read_document
+
+    from .routes_file import ROUTES_FILE
+
+    try:
+        last = read_document(state_dir / "sidecar" / ROUTES_FILE)[0]
+    except ValueError:
+        return with_granted(routes, queue_dir(state_dir)), ()
+    for route in last.routes:
+        routes = merge_route(routes, route).routes
+    now = datetime.now(UTC)
+    return routes, tuple(lease for lease in last.leases if lease.holds(now))
+
+
+def pick_dockerfile(state_dir: Path, bottle: Bottle, provider: Provider) -> Path:
+    """The per-instance Dockerfile an approved capability left, else the bottle's, else the
+    provider's (SPEC §4)."""
+    from .supervision import instance_dockerfile
+
+    mine = instance_dockerfile(state_dir)
+    if mine.is_file():
+        return mine
+    dockerfile = bottle.dockerfile or provider.agent_dockerfile()
+    if not dockerfile.is_file():
+        raise BotBottleError(
+            f"The Dockerfile {dockerfile} for bottle '{bottle.name}' does not exist "
+            f"(set in {bottle.source}). Fix the bottle's dockerfile path."
+        )
+    return dockerfile
+
+
 def resolve_tokens(
     routes: tuple[Route, ...], environ: Mapping[str, str], *, bottle: str
 ) -> dict[str, str]:
@@ -154,17 +193,13 @@ def prepare_bottle(
     routes = merge_routes(
         bottle.egress.routes, auth.routes, bottle=bottle.name, provider=provider.name
     )
+    leases: tuple[Lease, ...] = ()
     if mode == "resume":
-        # What the operator granted this bottle while it ran is still granted.
-        routes = with_granted(routes, queue_dir(state_dir))
+        # What the operator granted or changed while it ran still holds.
+        routes, leases = resumed_routes(routes, state_dir)
     tokens = resolve_tokens(routes, {**environ, **auth.tokens}, bottle=bottle.name)
     env = tuple(EnvVar(k, v) for k, v in resolved.values.items()) + auth.env
-    dockerfile = bottle.dockerfile or provider.agent_dockerfile()
-    if not dockerfile.is_file():
-        raise BotBottleError(
-            f"The Dockerfile {dockerfile} for bottle '{bottle.name}' does not exist "
-            f"(set in {bottle.source}). Fix the bottle's dockerfile path."
-        )
+    dockerfile = pick_dockerfile(state_dir, bottle, provider)
     skills = read_skills(agent.skills, config.skills)  # before anything is written
     meta = Metadata(
         slug=slug,
@@ -194,6 +229,6 @@ def prepare_bottle(
         mode=mode,
         skills=skills,
     )
-    write_routes(request.sidecar_dir, routes)
+    write_routes(request.sidecar_dir, routes, leases)
     plan = backend.prepare(request)
     return Prepared(request=request, plan=plan, backend=backend, provider=provider)

@@ -74,9 +74,18 @@ def attach(prepared: Prepared) -> int:
 def settle(prepared: Prepared, store: StateStore, code: int, echo: Echo) -> None:
     req = prepared.request
     backend = prepared.backend
-    if code == 0:
+    if code == 0 and not store.is_preserved(req.slug):
         backend.stop(req.slug, preserve=False, progress=echo)
         store.remove(req.slug)
+        return
+    if store.is_preserved(req.slug):
+        # The operator approved a new image (capability): the bottle was stopped under
+        # the agent, its transcript snapshotted and its state kept for `resume`.
+        backend.stop(req.slug, preserve=True, progress=echo)
+        echo(
+            f"The bottle was stopped for its new image; its state and workspace are kept. "
+            f"Continue with: bot-bottle resume {req.slug}"
+        )
         return
     try:
         backend.snapshot(

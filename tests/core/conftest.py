@@ -131,3 +131,69 @@ def paper(bb, tmp_path, fake_dist):
     )
     bb.extra["PYTHONPATH"] = str(site)
     return bb
+
+
+# ---- supervision: a home with one running bottle on a backend that records its calls
+
+
+def _route(obj):
+    from bot_bottle_sidecars.routes import parse_route
+
+    r, problems = parse_route(obj)
+    assert not problems, problems
+    return r
+
+
+SUPERVISED_SLUG = "bob-abcde"
+GH_AUTH = {"scheme": "Bearer", "token_ref": "GITHUB_TOKEN"}
+
+RELOADER = """
+import os
+from bot_bottle_core import hookimpl
+from bot_bottle_core.errors import BotBottleError
+
+@hookimpl
+def reload_routes(slug):
+    if os.environ.get("RELOAD_FAILS"):
+        raise BotBottleError(f"bottle {slug} is not running.")
+    with open(os.environ["RELOADS"], "a") as f:
+        f.write(slug + "\\n")
+
+@hookimpl
+def snapshot(slug, paths, dest):
+    dest.write_text("transcript of " + slug + ": " + " ".join(paths))
+    with open(os.environ["RELOADS"], "a") as f:
+        f.write("snapshot " + slug + "\\n")
+
+@hookimpl
+def stop(slug, preserve, progress):
+    if os.environ.get("STOP_FAILS"):
+        raise BotBottleError(f"the engine is gone.")
+    with open(os.environ["RELOADS"], "a") as f:
+        f.write(f"stop {slug} preserve={preserve}\\n")
+"""
+
+
+@pytest.fixture
+def op(bb, tmp_path, fake_dist):
+    """A home with one running bottle (backend 'paper') and its live routes."""
+    site = fake_dist(
+        tmp_path / "site",
+        "bot-bottle-paper",
+        {"bot_bottle.backend": {"paper": "paper_reloader"}},
+        {"paper_reloader": RELOADER},
+    )
+    bb.extra["PYTHONPATH"] = str(site)
+    bb.extra["RELOADS"] = str(tmp_path / "reloads")
+    from bot_bottle_core.routes_file import write_routes
+    from bot_bottle_core.state import Metadata, write_metadata
+
+    state = bb.home / "state" / SUPERVISED_SLUG
+    state.mkdir(parents=True)
+    write_metadata(state, Metadata(SUPERVISED_SLUG, "bob", "paper", "shell", "web", str(bb.cwd)))
+    write_routes(
+        state / "sidecar",
+        [_route({"host": "api.github.com", "path_allowlist": ["/repos/a"], "auth": GH_AUTH})],
+    )
+    (bb.home / "queue" / SUPERVISED_SLUG).mkdir(parents=True)
+    return bb

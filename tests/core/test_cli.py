@@ -37,16 +37,15 @@ def test_help_shows_the_whole_surface(bb):
     r = bb.run("supervise", "--help")
     for cmd in ("list", "show", "approve", "modify", "reject"):
         assert f"  {cmd} " in r.out
+    assert (
+        "  show " in bb.run("routes", "--help").out and "  edit " in bb.run("routes", "--help").out
+    )
+    assert "  verify " in bb.run("audit", "--help").out
 
 
 @pytest.mark.parametrize(
     "args",
-    [
-        ("dashboard",),
-        ("routes", "list", "bob-abcde"),
-        ("routes", "edit", "bob-abcde"),
-        ("audit", "--json"),
-    ],
+    [("dashboard",)],
 )
 def test_unlanded_commands_say_so_in_one_line_and_exit_2(bb, args):
     r = bb.run(*args)

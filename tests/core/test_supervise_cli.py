@@ -2,7 +2,7 @@
 
 The proposals are written with the sidecar's own queue code; the backend is a
 hand-installed plugin whose ``reload_routes`` only records the call (the real
-reload is proven by the integration test).
+reload is proven by the integration test): the ``op`` fixture (conftest).
 """
 
 from __future__ import annotations
@@ -15,52 +15,14 @@ import pytest
 from bot_bottle_sidecars.proposals import Answer, Proposal, Queue, now_iso
 from bot_bottle_sidecars.routes import load_routes, parse_route, route_to_json
 
-from bot_bottle_core.routes_file import write_routes
-from bot_bottle_core.state import Metadata, write_metadata
-
 SLUG = "bob-abcde"
 GH_AUTH = {"scheme": "Bearer", "token_ref": "GITHUB_TOKEN"}
-
-RELOADER = """
-import os
-from bot_bottle_core import hookimpl
-from bot_bottle_core.errors import BotBottleError
-
-@hookimpl
-def reload_routes(slug):
-    if os.environ.get("RELOAD_FAILS"):
-        raise BotBottleError(f"bottle {slug} is not running.")
-    with open(os.environ["RELOADS"], "a") as f:
-        f.write(slug + "\\n")
-"""
 
 
 def route(obj):
     r, problems = parse_route(obj)
     assert not problems, problems
     return r
-
-
-@pytest.fixture
-def op(bb, tmp_path, fake_dist):
-    """A home with one running bottle (backend 'paper') and its live routes."""
-    site = fake_dist(
-        tmp_path / "site",
-        "bot-bottle-paper",
-        {"bot_bottle.backend": {"paper": "paper_reloader"}},
-        {"paper_reloader": RELOADER},
-    )
-    bb.extra["PYTHONPATH"] = str(site)
-    bb.extra["RELOADS"] = str(tmp_path / "reloads")
-    state = bb.home / "state" / SLUG
-    state.mkdir(parents=True)
-    write_metadata(state, Metadata(SLUG, "bob", "paper", "shell", "web", str(bb.cwd)))
-    write_routes(
-        state / "sidecar",
-        [route({"host": "api.github.com", "path_allowlist": ["/repos/a"], "auth": GH_AUTH})],
-    )
-    (bb.home / "queue" / SLUG).mkdir(parents=True)
-    return bb
 
 
 def queue(env):
@@ -78,7 +40,7 @@ def live(env):
 
 def reloads(env):
     path = env.home.parent / "reloads"
-    return path.read_text().split() if path.exists() else []
+    return path.read_text().splitlines() if path.exists() else []
 
 
 def test_list_and_show_the_pending_proposals(op):
@@ -196,12 +158,47 @@ def test_a_failed_reload_is_said_and_approving_again_finishes_it(op):
     assert [x["host"] for x in live(op)] == ["api.github.com", "pypi.org"]
 
 
-def test_a_capability_can_be_rejected_but_not_yet_approved(op):
-    p = queue(op).submit(Proposal.capability("FROM x\nRUN apt-get install -y jq\n", "jq"))
+def test_approving_an_image_keeps_its_dockerfile_snapshots_and_stops_the_bottle_keeping_state(
+    op,
+):
+    dockerfile = "FROM base\nRUN touch /opt/jq\n"
+    p = queue(op).submit(Proposal.capability(dockerfile, "I need jq"))
     assert "capability" in op.run("supervise", "list").out
+    r = op.run("supervise", "approve", SLUG, p.id, "--notes", "take jq")
+    assert r.code == 0, r.err
+    assert "bot-bottle resume bob-abcde" in r.out
+    state = op.home / "state" / SLUG
+    assert (state / "image" / "Dockerfile").read_text() == dockerfile
+    assert (state / ".preserve").exists()  # the attached bot-bottle keeps the state
+    assert (state / "transcript.tar").read_text().startswith("transcript of bob-abcde")
+    assert reloads(op) == [f"snapshot {SLUG}", f"stop {SLUG} preserve=True"]
+    answer = queue(op).answer(p.id)
+    assert answer.status == "approved" and answer.applied_at and answer.notes == "take jq"
+    (entry,) = op.run("audit", "--json").json()
+    assert (entry["component"], entry["action"], entry["justification"]) == (
+        "capability",
+        "approve",
+        "I need jq",
+    )
+    # Approving again changes nothing.
+    assert op.run("supervise", "approve", SLUG, p.id).code == 1
+    assert len(reloads(op)) == 2
+
+
+def test_an_image_approval_whose_stop_failed_is_finished_by_approving_again(op):
+    p = queue(op).submit(Proposal.capability("FROM base\n", "why"))
+    r = op.run("supervise", "approve", SLUG, p.id, env={"STOP_FAILS": "1"})
+    assert r.code == 1 and "could not be stopped" in r.err and "Approve it again" in r.err
     r = op.run("supervise", "approve", SLUG, p.id)
-    assert r.code == 2 and "not available yet" in r.err and queue(op).answer(p.id) is None
+    assert r.code == 0, r.err
+    assert reloads(op)[-1] == f"stop {SLUG} preserve=True"
+    assert op.run("supervise", "approve", SLUG, p.id).code == 1
+
+
+def test_a_capability_can_be_rejected(op):
+    p = queue(op).submit(Proposal.capability("FROM x\nRUN apt-get install -y jq\n", "jq"))
     assert op.run("supervise", "reject", SLUG, p.id, "--reason", "use pip").code == 0
+    assert not (op.home / "state" / SLUG / "image").exists() and reloads(op) == []
 
 
 def test_a_corrupt_queue_file_is_named_and_the_rest_listed(op):

@@ -8,7 +8,16 @@ import sys
 import click
 
 from ..errors import BotBottleError
-from . import check_cmd, config_cmd, lifecycle, pending, plugins_cmd, supervise_cmd
+from . import (
+    audit_cmd,
+    check_cmd,
+    config_cmd,
+    lifecycle,
+    pending,
+    plugins_cmd,
+    routes_cmd,
+    supervise_cmd,
+)
 from .context import pass_ctx  # noqa: F401  (re-exported for subcommands)
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -27,7 +36,16 @@ def cli() -> None:
     """
 
 
-for module in (lifecycle, check_cmd, plugins_cmd, config_cmd, supervise_cmd, pending):
+for module in (
+    lifecycle,
+    check_cmd,
+    plugins_cmd,
+    config_cmd,
+    supervise_cmd,
+    routes_cmd,
+    audit_cmd,
+    pending,
+):
     module.register(cli)
 
 

@@ -6,13 +6,15 @@ Thin: the work is :mod:`bot_bottle_core.supervision`'s, which the dashboard call
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 
 import click
 from bot_bottle_sidecars.routes import parse_route, route_to_json
 
+from ..bottle_ops import BottleOps
 from ..errors import BotBottleError
-from ..state import read_metadata
-from ..supervision import Pending, Supervision
+from ..supervision import Context, Pending, Supervision
 from .context import AppContext, pass_ctx
 from .table import render_table
 
@@ -23,16 +25,41 @@ def register(cli: click.Group) -> None:
     cli.add_command(supervise)
 
 
-def _supervision(app: AppContext) -> Supervision:
-    return Supervision(queue_root=app.home.queue_dir, state_root=app.home.state_dir)
+def supervision(app: AppContext) -> Supervision:
+    """The home's supervision, with every lapsed time-limited route audited first (nothing
+    else may be running to notice a lapse: whoever looks next records it)."""
+    from ..audit import AuditLog
+
+    sup = Supervision(
+        queue_root=app.home.queue_dir,
+        state_root=app.home.state_dir,
+        audit=AuditLog(app.home.audit_log),
+    )
+    sup.sweep(ops(app).reload)
+    return sup
 
 
-def _reload(app: AppContext):
-    def reload(slug: str) -> None:
-        meta = read_metadata(app.store.path(slug))
-        app.plugins.backend(meta.backend).reload_routes(slug)
+def ops(app: AppContext) -> BottleOps:
+    return BottleOps(app.plugins, app.store, lambda line: click.echo(line, err=True))
 
-    return reload
+
+_DURATION = re.compile(r"(\d+)([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30m``, ``2h``, ``1h30m``, ``90s``, ``1d``."""
+    parts = _DURATION.findall(text.strip().lower())
+    if not parts or "".join(n + u for n, u in parts) != text.strip().lower():
+        raise click.BadParameter(
+            f"{text!r} is not a duration: give a number and a unit, like 30m, 2h, 1h30m or 90s"
+        )
+    total = timedelta()
+    for n, unit in parts:
+        total += timedelta(**{_UNITS[unit]: int(n)})
+    if total <= timedelta():
+        raise click.BadParameter("a grant must last more than 0 seconds")
+    return total
 
 
 def _status(item: Pending) -> str:
@@ -54,13 +81,22 @@ def _asks_for(item: Pending) -> str:
     return f"an image: {len(lines)}-line Dockerfile"
 
 
-def _to_json(item: Pending) -> dict[str, object]:
-    return {
+def _to_json(item: Pending, context: Context | None = None) -> dict[str, object]:
+    out = {
         "slug": item.slug,
         **item.proposal.to_json(),
         "status": "pending" if item.answer is None else item.answer.status,
         "answer": None if item.answer is None else item.answer.to_json(),
     }
+    if context is not None:
+        out["context"] = context.to_json()
+    return out
+
+
+def _denial_line(d: dict) -> str:
+    port = f":{d['port']}" if d.get("port") not in (None, 443, 80) else ""
+    what = f"{d.get('method') or d.get('kind')} {d.get('path') or ''}{port}".strip()
+    return f"  {d.get('time')}  {what}  ({d.get('reason')})"
 
 
 @click.group()
@@ -75,7 +111,7 @@ def supervise() -> None:
 @pass_ctx
 def list_(app: AppContext, answered: bool, slug: str | None, as_json: bool) -> None:
     """Pending proposals of every bottle, oldest first."""
-    listing = _supervision(app).listing(slug=slug, answered=answered)
+    listing = supervision(app).listing(slug=slug, answered=answered)
     for problem in listing.problems:
         click.echo(f"warning: skipped the queue file {problem.path}: {problem.reason}", err=True)
     if as_json:
@@ -103,10 +139,13 @@ def list_(app: AppContext, answered: bool, slug: str | None, as_json: bool) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def show(app: AppContext, slug: str, proposal: str, as_json: bool) -> None:
-    """One proposal in full (PROPOSAL: its id, or the start of it)."""
-    item = _supervision(app).find(slug, proposal)
+    """One proposal in full (PROPOSAL: its id, or the start of it): why the agent asks,
+    what egress refused for that host, and the routes diff approval would make."""
+    sup = supervision(app)
+    item = sup.find(slug, proposal)
+    context = sup.context(item)
     if as_json:
-        click.echo(json.dumps(_to_json(item), indent=2))
+        click.echo(json.dumps(_to_json(item, context), indent=2))
         return
     p = item.proposal
     click.echo(f"proposal {p.id} of {item.slug}: {p.kind}, asked {p.created_at}")
@@ -114,37 +153,76 @@ def show(app: AppContext, slug: str, proposal: str, as_json: bool) -> None:
     click.echo(f"justification: {p.justification}")
     if p.route is not None:
         click.echo("route asked:\n" + json.dumps(route_to_json(p.route), indent=2))
+        if context.denials:
+            click.echo(f"egress refused for {p.route.host} ({len(context.denials)} most recent):")
+            for d in context.denials:
+                click.echo(_denial_line(d))
+        else:
+            click.echo(f"egress refused nothing for {p.route.host} yet")
+        if context.problem:
+            click.echo(f"routes diff: cannot be made ({context.problem})")
+        elif context.diff:
+            click.echo("routes diff on approval:\n" + context.diff.rstrip())
+        else:
+            click.echo("routes diff on approval: none (the live routes already allow it)")
     if p.dockerfile is not None:
         click.echo("Dockerfile asked:\n" + p.dockerfile.rstrip())
     if item.answer is not None and item.answer.notes:
         click.echo(f"operator's notes: {item.answer.notes}")
+    if item.answer is not None and item.answer.expires_at:
+        click.echo(f"granted until: {item.answer.expires_at}")
 
 
 def _done(answer, slug: str) -> None:
     what = {"approved": "Approved", "modified": "Approved as modified", "rejected": "Rejected"}
     tail = f": {answer.route.host} is routed" if answer.route is not None else ""
+    if answer.expires_at:
+        tail += f" until {answer.expires_at}"
     click.echo(f"{what[answer.status]} proposal {answer.id} of {slug}{tail}.")
 
 
+FOR = click.option(
+    "--for",
+    "lasting",
+    metavar="DURATION",
+    help="Grant the route for this long only (30m, 2h, 1h30m); it lapses by itself.",
+)
+
+
 @supervise.command()
 @click.argument("slug")
 @click.argument("proposal")
 @click.option("--notes", default="", help="A note the agent reads with the answer.")
+@FOR
 @pass_ctx
-def approve(app: AppContext, slug: str, proposal: str, notes: str) -> None:
-    """Grant a proposal as asked: the route joins the bottle's live routes."""
-    answer = _supervision(app).approve(slug, proposal, notes=notes, reload=_reload(app))
+def approve(app: AppContext, slug: str, proposal: str, notes: str, lasting: str | None) -> None:
+    """Grant a proposal as asked: the route joins the bottle's live routes; an image
+    (capability) is kept for the bottle, which stops with its state kept: `resume`
+    builds it."""
+    bottles = ops(app)
+    answer = supervision(app).approve(
+        slug,
+        proposal,
+        notes=notes,
+        reload=bottles.reload,
+        lasting=parse_duration(lasting) if lasting else None,
+        stop=bottles.stop_for_image,
+    )
     _done(answer, slug)
+    if answer.route is None and answer.status != "rejected":
+        click.echo(f"The bottle is stopped; `bot-bottle resume {slug}` builds the new image.")
 
 
 @supervise.command()
 @click.argument("slug")
 @click.argument("proposal")
 @click.option("--notes", default="", help="A note the agent reads with the answer.")
+@FOR
 @pass_ctx
-def modify(app: AppContext, slug: str, proposal: str, notes: str) -> None:
+def modify(app: AppContext, slug: str, proposal: str, notes: str, lasting: str | None) -> None:
     """Edit the asked route in $EDITOR, then grant your version."""
-    sup = _supervision(app)
+    duration = parse_duration(lasting) if lasting else None
+    sup = supervision(app)
     item = sup.find(slug, proposal)
     if item.proposal.route is None:
         raise BotBottleError(
@@ -168,7 +246,9 @@ def modify(app: AppContext, slug: str, proposal: str, notes: str) -> None:
     if route is None:
         found = "; ".join(f"{p.where('route') or 'route'}: {p.message}" for p in problems)
         raise BotBottleError(f"The edited route is not valid ({found}); nothing was answered.")
-    answer = sup.approve(slug, proposal, notes=notes, route=route, reload=_reload(app))
+    answer = sup.approve(
+        slug, proposal, notes=notes, route=route, reload=ops(app).reload, lasting=duration
+    )
     _done(answer, slug)
 
 
@@ -179,5 +259,5 @@ def modify(app: AppContext, slug: str, proposal: str, notes: str) -> None:
 @pass_ctx
 def reject(app: AppContext, slug: str, proposal: str, reason: str) -> None:
     """Refuse a proposal; the agent gets the reason."""
-    answer = _supervision(app).reject(slug, proposal, reason=reason)
+    answer = supervision(app).reject(slug, proposal, reason=reason)
     _done(answer, slug)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from bot_bottle_sidecars.routes import Route, parse_route, route_to_json
+from bot_bottle_sidecars.routes import Route, parse_route, parse_time, route_to_json
 
 __all__ = [
     "APPROVED",
@@ -69,6 +69,16 @@ def _route(data: dict, key: str) -> Route | None:
     if route is None:
         raise ValueError(f"'{key}': " + "; ".join(f"{p.where(key)}: {p.message}" for p in problems))
     return route
+
+
+def _expiry(data: dict) -> str | None:
+    value = _text(data, "expires_at", optional=True)
+    if value is not None:
+        try:
+            parse_time(value)
+        except ValueError:
+            raise ValueError("'expires_at' must be an ISO time with its zone") from None
+    return value
 
 
 def _object(data: object) -> dict:
@@ -152,7 +162,8 @@ class Answer:
     ``applied_at`` is set once the decision has taken effect (the route merged
     and egress told to reload; at once for a rejection): only then does the
     agent hear of it. ``routes_sha256`` is the digest of the routes file the
-    approval wrote, which egress reports once it serves it.
+    approval wrote, which egress reports once it serves it. ``expires_at`` (ISO
+    time) limits a granted route in time: it lapses then by itself.
     """
 
     id: str
@@ -162,6 +173,7 @@ class Answer:
     route: Route | None = None  # egress approvals: the route granted (the operator's when modified)
     applied_at: str | None = None
     routes_sha256: str | None = None
+    expires_at: str | None = None
 
     @property
     def granted(self) -> bool:
@@ -179,6 +191,8 @@ class Answer:
             out["route"] = route_to_json(self.route)
         if self.routes_sha256 is not None:
             out["routes_sha256"] = self.routes_sha256
+        if self.expires_at is not None:
+            out["expires_at"] = self.expires_at
         return out
 
     @classmethod
@@ -195,4 +209,5 @@ class Answer:
             route=_route(d, "route"),
             applied_at=_text(d, "applied_at", optional=True),
             routes_sha256=_text(d, "routes_sha256", optional=True),
+            expires_at=_expiry(d),
         )
