@@ -277,6 +277,32 @@ def test_approved_the_route_is_live_and_the_agent_hears_it(bottle):
     assert pid in (call_.progress[0][1] or "")
 
 
+def test_approved_for_a_while_the_agent_hears_until_when_and_egress_serves_the_lease(bottle):
+    from datetime import timedelta
+
+    thread, call_ = in_background(bottle.url, "egress-block", ASK)
+    pid = bottle.wait_for_proposal()
+    bottle.operator.approve(SLUG, pid, reload=bottle.egress_reload, lasting=timedelta(minutes=30))
+    thread.join(10)
+    got = structured(call_.result)
+    assert got["status"] == "approved" and got["until"]
+    assert f"Only until {got['until']}" in got["message"] and "Retry" in got["message"]
+    assert bottle.live()[-1] == {"host": "pypi.org", "path_allowlist": ["/simple"]}
+
+
+def test_an_approved_image_tells_the_agent_its_bottle_stops(bottle):
+    dockerfile = "FROM x\nRUN apt-get install -y jq\n"
+    ask = {"dockerfile": dockerfile, "justification": "jq"}
+    thread, call_ = in_background(bottle.url, "capability-block", ask)
+    pid = bottle.wait_for_proposal()
+    stopped = []
+    bottle.operator.approve(SLUG, pid, reload=bottle.egress_reload, stop=stopped.append)
+    thread.join(10)
+    got = structured(call_.result)
+    assert got["status"] == "approved" and "stops now" in got["message"]
+    assert stopped == [SLUG]
+
+
 def test_modified_the_agent_is_told_what_it_got(bottle):
     thread, call_ = in_background(bottle.url, "egress-block", {**ASK, "path_allowlist": None})
     pid = bottle.wait_for_proposal()

@@ -83,7 +83,10 @@ def _result(proposal: Proposal, answer: Answer, served: bool) -> dict[str, Any]:
     if answer.status == "rejected":
         out["message"] = f"Rejected.{said} Do not ask for the same again."
     elif proposal.kind == "capability":
-        out["message"] = f"{answer.status.capitalize()}.{said}"
+        out["message"] = (
+            f"{answer.status.capitalize()}: this bottle stops now and is resumed with the new"
+            f" image; your conversation continues there.{said}"
+        )
     else:
         assert answer.route is not None
         what = _route_words(answer.route)
@@ -93,6 +96,9 @@ def _result(proposal: Proposal, answer: Answer, served: bool) -> dict[str, Any]:
             )
         else:
             head = f"Approved: {what} is routed."
+        if answer.expires_at:
+            out["until"] = answer.expires_at
+            head += f" Only until {answer.expires_at}: then it lapses by itself."
         tail = (
             " Retry your request."
             if served
