@@ -1,0 +1,152 @@
+"""The operator's side in a real bottle: what they see, what is audited, grants that lapse,
+and host directories no other local user can write.
+
+The agent side is a small MCP client run inside the bottle (``agent_mcp.py``, the
+standard library only) calling the real supervise sidecar; the operator is the real
+CLI. The bottle is launched as a non-root operator would have it (their uid and
+group), so the sidecar writes the queue and the decisions through that group.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from bot_bottle_docker import bundle_dirs
+from bot_bottle_sidecars.egress.decisions import decisions
+from fake_internet import TOKEN, launched_bottle, requests_with, wait_for
+
+pytestmark = pytest.mark.docker
+
+HOST = "api.fakeprov.test"  # served by the fake internet, not routed in bottle 'sec'
+CLIENT = Path(__file__).with_name("agent_mcp.py")
+OPERATOR = bundle_dirs.Operator(uid=42_101, gid=42_101)
+
+
+def put_client(agent) -> None:
+    import io
+    import tarfile
+
+    data = CLIENT.read_bytes()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("agent_mcp.py")
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io.BytesIO(data))
+    assert agent.put_archive("/opt", buf.getvalue())  # not /tmp: a tmpfs under gVisor
+
+
+def curl(agent, path: str) -> int:
+    r = agent.exec_run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"https://{HOST}{path}"]
+    )
+    return int(r.output.decode().strip() or 0)
+
+
+def ask_in_background(agent, arguments: dict, retry: str) -> tuple[threading.Thread, dict]:
+    out: dict = {}
+
+    def go() -> None:
+        argv = ["python3", "/opt/agent_mcp.py", "egress-block", json.dumps(arguments), retry]
+        r = agent.exec_run(argv)
+        out["raw"] = r.output.decode(errors="replace")
+        if r.exit_code == 0:
+            out.update(json.loads(out["raw"].strip().splitlines()[-1]))
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    return t, out
+
+
+def pending(env, slug: str, out: dict, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mine = [
+            p
+            for p in json.loads(env.run("supervise", "list", "--json").stdout)
+            if p["slug"] == slug
+        ]
+        if mine:
+            return mine[0]["id"]
+        time.sleep(0.2)
+    raise AssertionError(f"no proposal was queued; the client said: {out.get('raw')}")
+
+
+@pytest.fixture
+def as_operator(monkeypatch):
+    """Launch as a non-root operator would: their uid and primary group own the dirs."""
+    monkeypatch.setattr(bundle_dirs.Operator, "current", classmethod(lambda cls: OPERATOR))
+
+
+def test_context_a_grant_that_lapses_and_the_audit_in_a_real_bottle(
+    bottle_env, docker_client, upstream, as_operator
+):
+    m = uuid.uuid4().hex[:10]
+    env = bottle_env
+    with launched_bottle(env, docker_client) as bottle:
+        slug, agent = bottle.slug, bottle.agent
+        home = Path(env.env["BOT_BOTTLE_HOME"])
+        queue, logs = home / "queue" / slug, home / "logs" / slug
+        # The directories the sidecar writes: the operator's group, no one else.
+        for d in (queue, logs):
+            mode = d.stat().st_mode
+            assert stat.S_IMODE(mode) == 0o2770 and d.stat().st_gid == OPERATOR.gid, d
+        groups = bottle.sidecars.exec_run(["sh", "-c", "grep ^Groups: /proc/1/status"]).output
+        assert str(OPERATOR.gid) in groups.decode()
+
+        assert curl(agent, f"/refused-{m}") == 403
+        put_client(agent)
+        ask = {"host": HOST, "justification": f"fetch the data {m}"}
+        thread, out = ask_in_background(agent, ask, f"https://{HOST}/granted-{m}")
+        pid = pending(env, slug, out)
+        proposal_file = queue / f"{pid}.proposal.json"
+        assert proposal_file.stat().st_uid != 0  # written by the sidecar, through the group
+
+        shown = json.loads(env.run("supervise", "show", slug, pid, "--json").stdout)["context"]
+        assert shown["justification"] == f"fetch the data {m}"
+        assert [(d["method"], d["path"]) for d in shown["denials"]] == [("GET", f"/refused-{m}")]
+        assert f'+      "host": "{HOST}"' in shown["routes_diff"]
+
+        r = env.run("supervise", "approve", slug, pid, "--for", "6s", "--notes", f"briefly {m}")
+        assert r.returncode == 0, r.stderr
+        thread.join(60)
+        result = json.loads(out["result"]["content"][0]["text"])
+        assert result["status"] == "approved" and result["until"], result
+        assert out["retry_status"] == 200 and requests_with(upstream, f"granted-{m}")
+
+        # No operator process runs now: egress lets the grant lapse by itself.
+        wait_for(
+            lambda: any(
+                '"lapse"' in line for line in (logs / "egress.jsonl").read_text().splitlines()
+            ),
+            "the lapse",
+            timeout=30,
+        )
+        assert curl(agent, f"/after-{m}") == 403
+        assert not requests_with(upstream, f"after-{m}")
+
+        # Whoever looks next records the lapse.
+        assert env.run("supervise", "list").returncode == 0
+        mine = [e for e in json.loads(env.run("audit", "--json").stdout) if e["slug"] == slug]
+        assert [(e["action"], e["proposal"]) for e in mine] == [("approve", pid), ("lapse", pid)]
+        assert mine[0]["justification"] == f"fetch the data {m}"
+        assert mine[0]["notes"] == f"briefly {m}" and mine[0]["diff"] == shown["routes_diff"]
+        verified = env.run("audit", "verify")
+        assert verified.returncode == 0, verified.stderr
+
+        rows = json.loads(env.run("audit", "--egress", slug, "--json").stdout)
+        seen = {(r["decision"], r["path"]) for r in rows if r.get("kind") == "request"}
+        assert {
+            ("deny", f"/refused-{m}"),
+            ("allow", f"/granted-{m}"),
+            ("deny", f"/after-{m}"),
+        } <= seen
+    # The decisions outlive the bottle, and no token is in anything the operator keeps.
+    assert len(decisions(logs / "egress.jsonl")) >= 3
+    for path in (home / "audit.jsonl", logs / "egress.jsonl"):
+        assert TOKEN not in path.read_text()
