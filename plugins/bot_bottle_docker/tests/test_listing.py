@@ -13,6 +13,8 @@ import pytest
 from bot_bottle_docker import listing, local_api, names, plugin
 from bot_bottle_docker.errors import EngineUnavailable
 
+from bot_bottle_core.errors import BotBottleError
+
 
 def test_the_socket_is_picked_as_the_sdk_would():
     assert local_api.socket_path({}) == "/var/run/docker.sock"
@@ -153,3 +155,14 @@ def test_a_socket_that_is_not_an_engine_is_unavailable(tmp_path):
     finally:
         t.join(5)
         server.close()
+
+
+@pytest.mark.docker
+def test_a_reload_signals_the_bundle_over_the_socket_without_the_sdk(labelled, monkeypatch):
+    # An operator's approval waits on it: no ~0.5 s SDK import. (That egress reloads on
+    # it is the integration tests' business: an approval is served.)
+    monkeypatch.delitem(sys.modules, "docker", raising=False)
+    plugin.reload_routes(labelled)
+    assert "docker" not in sys.modules
+    with pytest.raises(BotBottleError, match="is not running"):
+        plugin.reload_routes("nobody-zzzzz")

@@ -1,4 +1,4 @@
-"""Running bottles, from one labelled container list call.
+"""Running bottles, from one labelled container list call; and the reload signal.
 
 Imports no docker SDK: see :mod:`bot_bottle_docker.local_api`.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot_bottle_core.errors import BotBottleError
 from bot_bottle_core.plan import ActiveBottle
 
 from . import local_api, names
@@ -33,6 +34,22 @@ def container_rows() -> list[dict[str, Any]]:
 
     with engine.connected() as c:
         return c.api.containers(filters={"label": names.MINE})
+
+
+def reload_routes(slug: str) -> bool:
+    """SIGHUP the bottle's bundle over the local socket; False when there is none (the SDK
+    does it then). The same errors as :func:`bot_bottle_docker.teardown.reload_routes`."""
+    path = local_api.socket_path()
+    if path is None:
+        return False
+    name = names.sidecars_container(slug)
+    try:
+        local_api.kill(path, name, "SIGHUP")
+    except local_api.NoSuchContainer:
+        raise BotBottleError(f"The bottle {slug} is not running (no container {name}).") from None
+    except local_api.EngineError as exc:
+        raise BotBottleError(f"{exc} Is the bottle {slug} running?") from None
+    return True
 
 
 def active_bottles(rows: Iterable[Mapping[str, Any]]) -> list[ActiveBottle]:

@@ -1,11 +1,12 @@
-"""Read-only Engine API calls over the local unix socket, without the SDK.
+"""The few Engine API calls that run often, over the local unix socket, without the SDK.
 
-Importing the docker SDK (requests, urllib3) takes about 230 ms, most of the
-300 ms a `bot-bottle list active` may take, and listing runs often (scripts,
-the dashboard). Its two calls -- ping and one labelled container list -- are
-plain GETs, so on a local socket they go through the standard library.
-Everything else, and a DOCKER_HOST that is not a unix socket (tcp with TLS,
-ssh), goes through the SDK.
+Importing the docker SDK (requests, urllib3) takes about 230 ms (more on a busy
+machine), most of the 300 ms a `bot-bottle list active` may take, and listing runs
+often (scripts, the dashboard). Its two calls -- ping and one labelled container
+list -- are plain GETs, and an operator's approval reloads egress with one POST
+(a SIGHUP to the bundle), so on a local socket they go through the standard
+library. Everything else, and a DOCKER_HOST that is not a unix socket (tcp with
+TLS, ssh), goes through the SDK.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import socket
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from bot_bottle_core.errors import BotBottleError
 
@@ -56,11 +57,10 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def get(path: str, url: str, timeout: float = 10) -> bytes:
-    """The body of a GET that the engine answered with 200."""
+def _call(path: str, method: str, url: str, timeout: float) -> tuple[int, bytes]:
     conn = _UnixConnection(path, timeout)
     try:
-        conn.request("GET", url)
+        conn.request(method, url)
         resp = conn.getresponse()
         body = resp.read()
     except OSError as exc:
@@ -69,9 +69,15 @@ def get(path: str, url: str, timeout: float = 10) -> bytes:
         raise EngineUnavailable(f"{path}: not an HTTP answer ({type(exc).__name__})") from None
     finally:
         conn.close()
-    if resp.status != 200:
+    return resp.status, body
+
+
+def get(path: str, url: str, timeout: float = 10) -> bytes:
+    """The body of a GET that the engine answered with 200."""
+    status, body = _call(path, "GET", url, timeout)
+    if status != 200:
         raise EngineError(
-            f"The Docker engine at {path} refused GET {url} ({resp.status}: {_message(body)}). "
+            f"The Docker engine at {path} refused GET {url} ({status}: {_message(body)}). "
             "Check that `docker info` works for this user and the engine is healthy."
         )
     return body
@@ -85,6 +91,22 @@ def containers(path: str, label: str, timeout: float = 10) -> list[dict[str, Any
     """Running containers carrying ``label``, as ``GET /containers/json`` lists them."""
     query = urlencode({"filters": json.dumps({"label": [label]})})
     return json.loads(get(path, f"/containers/json?{query}", timeout))
+
+
+class NoSuchContainer(EngineError):
+    pass
+
+
+def kill(path: str, container: str, signal: str, timeout: float = 10) -> None:
+    """Send ``signal`` to a running container (``POST /containers/{name}/kill``)."""
+    query = urlencode({"signal": signal})
+    status, body = _call(path, "POST", f"/containers/{quote(container)}/kill?{query}", timeout)
+    if status == 204:
+        return
+    message = _message(body)
+    if status == 404:
+        raise NoSuchContainer(message)
+    raise EngineError(f"The Docker engine at {path} could not signal {container}: {message}")
 
 
 def _message(body: bytes) -> str:

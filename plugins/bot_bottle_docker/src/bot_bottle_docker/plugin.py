@@ -90,6 +90,9 @@ def attach_argv(slug: str, argv: Sequence[str], tty: bool) -> list[str]:
 
 @hookimpl
 def reload_routes(slug: str) -> None:
+    # An operator waits on this (and an agent behind them): no SDK import on a local socket.
+    if listing.reload_routes(slug):
+        return
     from . import engine, teardown
 
     with engine.connected() as c:
