@@ -150,3 +150,93 @@ def test_context_a_grant_that_lapses_and_the_audit_in_a_real_bottle(
     assert len(decisions(logs / "egress.jsonl")) >= 3
     for path in (home / "audit.jsonl", logs / "egress.jsonl"):
         assert TOKEN not in path.read_text()
+
+
+SHELL_DOCKERFILE = Path(__file__).parents[2] / "src/bot_bottle_core/builtin/shell/Dockerfile"
+
+
+def resume_in_process(env, slug: str):
+    """``resume`` as the CLI runs it, without attaching: prepare (mode resume) and launch."""
+    import os
+
+    from bot_bottle_core import running
+    from bot_bottle_core.config import load_config
+    from bot_bottle_core.dispatch import Plugins
+    from bot_bottle_core.home import Home
+    from bot_bottle_core.preparation import find_agent, prepare_bottle
+    from bot_bottle_core.state import StateStore
+
+    home = Home.from_env()
+    config = load_config(home, env.home)
+    plugins = Plugins.load()
+    store = StateStore(home.state_dir)
+    prepared = prepare_bottle(
+        plugins=plugins,
+        config=config,
+        slug=slug,
+        state_dir=store.path(slug),
+        agent=find_agent(config, "probe"),
+        backend=plugins.backend("docker"),
+        cwd=env.home,
+        environ=dict(os.environ),
+        ask=None,
+        mode="resume",
+    )
+    running.launch(prepared, lambda line: None)
+    store.unmark_preserved(slug)
+    return prepared
+
+
+def test_an_approved_image_stops_the_bottle_and_resume_builds_it(
+    bottle_env, docker_client, monkeypatch
+):
+    m = uuid.uuid4().hex[:10]
+    env = bottle_env
+    # The agent's own image, plus a "package" (nothing leaves the machine to fetch one).
+    wanted = SHELL_DOCKERFILE.read_text().replace(
+        "USER agent",
+        "USER root\n"
+        f"RUN printf 'added-package {m}\\n' > /usr/local/share/added-package\n"
+        "USER agent",
+    )
+    for k, v in env.env.items():
+        monkeypatch.setenv(k, v)
+    with launched_bottle(env, docker_client) as bottle:
+        slug = bottle.slug
+        home = Path(env.env["BOT_BOTTLE_HOME"])
+        put_client(bottle.agent)
+        out: dict = {}
+
+        def ask() -> None:
+            argv = [
+                "python3",
+                "/opt/agent_mcp.py",
+                "capability-block",
+                json.dumps({"dockerfile": wanted, "justification": f"need the package {m}"}),
+            ]
+            out["raw"] = bottle.agent.exec_run(argv).output.decode(errors="replace")
+
+        thread = threading.Thread(target=ask, daemon=True)
+        thread.start()
+        pid = pending(env, slug, out)
+        r = env.run("supervise", "approve", slug, pid)
+        assert r.returncode == 0, r.stderr
+        assert f"bot-bottle resume {slug}" in r.stdout
+        thread.join(60)
+        # Stopped, its state kept, the image it asked for in the state.
+        assert not docker_client.containers.list(
+            all=True, filters={"label": f"bot-bottle.slug={slug}"}
+        )
+        state = home / "state" / slug
+        assert (state / ".preserve").exists() and (
+            state / "image" / "Dockerfile"
+        ).read_text() == wanted
+        assert docker_client.volumes.list(filters={"label": f"bot-bottle.slug={slug}"})
+        (entry,) = [e for e in json.loads(env.run("audit", "--json").stdout) if e["slug"] == slug]
+        assert (entry["component"], entry["action"]) == ("capability", "approve")
+
+        prepared = resume_in_process(env, slug)
+        assert prepared.request.dockerfile == state / "image" / "Dockerfile"
+        agent = docker_client.containers.get(f"bb-{slug}-agent")
+        got = agent.exec_run(["cat", "/usr/local/share/added-package"])
+        assert got.exit_code == 0 and got.output.decode().strip() == f"added-package {m}"
