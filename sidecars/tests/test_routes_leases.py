@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import ssl
 from datetime import UTC, datetime, timedelta
 
@@ -84,9 +85,13 @@ def _closed(sock) -> bool:
 
 
 def test_egress_stops_serving_a_lease_when_it_lapses_and_a_restart_keeps_it_lapsed(start_egress):
-    until = datetime.now(UTC) + timedelta(seconds=3)
+    base = {"routes": [{"host": "api.example.test", "path_allowlist": ["/kept"]}]}
+    ep = start_egress(base)
+    # Granted once egress runs (as an approval reloads it), so a slow start-up on a busy
+    # machine does not eat the lease.
+    until = datetime.now(UTC) + timedelta(seconds=4)
     doc = {
-        "routes": [{"host": "api.example.test", "path_allowlist": ["/kept"]}],
+        **base,
         "leases": [
             {"route": {"host": "new.example.test"}, "until": until.isoformat(), "proposal": "p"},
             {
@@ -95,15 +100,17 @@ def test_egress_stops_serving_a_lease_when_it_lapses_and_a_restart_keeps_it_laps
             },
         ],
     }
-    ep = start_egress(doc)
+    mark = ep.mark()
+    ep.routes_file.write_text(json.dumps(doc))
+    ep.proc.send_signal(signal.SIGHUP)
+    assert ep.wait_for_line(lambda r: r.get("event") == "reload", since=mark)["status"] == "ok"
     assert https(ep, "new.example.test", "GET", "/1").status == 200
     assert https(ep, "api.example.test", "GET", "/lent/1").status == 200
     with contextlib.ExitStack() as stack:
         _a, raw = tunnel(ep.port, "new.example.test:443")
         open_tunnel = stack.enter_context(mitm_tls(ep, raw, "new.example.test"))
         assert request(open_tunnel, "GET", "/2", "new.example.test").status == 200
-        mark = ep.mark()
-        lapse = ep.wait_for_line(lambda r: r.get("event") == "lapse", since=mark, timeout=15)
+        lapse = ep.wait_for_line(lambda r: r.get("event") == "lapse", since=mark, timeout=20)
         assert datetime.now(UTC) >= until
         assert lapse["hosts"] == ["api.example.test", "new.example.test"]
         assert lapse["gone"] == ["new.example.test"] and lapse["closed"] == 1
