@@ -19,13 +19,16 @@ build does.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import pty
 import select
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from pathlib import Path
 
@@ -34,14 +37,16 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import BASE_IMAGE  # noqa: E402
 from fake_internet import BottleEnv, running_upstream  # noqa: E402
+from terminal import screen_text  # noqa: E402
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 LABEL = "bench"
-# What the provider's first screen shows once it is ready for input.
+# What the provider's first screen shows once it is ready for input, as
+# screen_text reads it (escapes and whitespace out).
 READY = {
-    "shell": b"$ ",
-    "claude": f"{LABEL} (claude)".encode(),  # its status line
-    "codex": b"OpenAI Codex",
+    "shell": "/workspace$",  # the prompt
+    "claude": f"{LABEL}(claude)",  # its status line
+    "codex": "AskCodextodoanything",  # its composer
 }
 
 
@@ -85,6 +90,8 @@ def build_times(provider: str, cold: bool) -> str:
 def first_screen(home: Path, agent: str, env: dict[str, str]) -> float:
     """Seconds from `start` to the agent's ready screen; the bottle is stopped after."""
     fd, child = pty.openpty()
+    # A fresh pty is 0x0, and a full-screen program draws nothing on it.
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot_bottle_core", "start", agent, "--yes", "--label", LABEL],
@@ -109,7 +116,7 @@ def first_screen(home: Path, agent: str, env: dict[str, str]) -> float:
                     f"{agent} ended before its first screen: {seen[-2000:]!r}"
                 ) from None
             _, _, after = seen.partition(title)
-            if READY[agent] in after:
+            if READY[agent] in screen_text(after):
                 return time.perf_counter() - t0
     finally:
         slug = seen.split(b"plan for ", 1)[1].split()[0].decode()
