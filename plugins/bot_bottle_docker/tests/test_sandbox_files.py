@@ -66,3 +66,12 @@ def test_a_restored_transcript_shows_in_a_directory_the_sandbox_has_listed(sandb
     # The engine's staging copy is gone.
     left = sandbox.exec_run(["sh", "-c", "echo /.bot-bottle-stage-*"]).output.decode()
     assert left.strip() == "/.bot-bottle-stage-*"
+
+
+def test_an_image_without_tar_is_named_with_what_to_do(sandbox):
+    from bot_bottle_docker.errors import LaunchFailed
+
+    assert sandbox.exec_run(["rm", "/usr/bin/tar", "/bin/tar"]).exit_code in (0, 1)
+    with pytest.raises(LaunchFailed) as err:
+        provision(sandbox, ROOT, [WriteFile("/root/x", "x")])
+    assert "cannot run tar" in str(err.value) and "Dockerfile" in str(err.value)

@@ -30,6 +30,12 @@ def unpack_inside(container: Container, user: str, tar: bytes, what: str) -> Non
         # parent that exists (the home, owned by whoever) keeps its metadata.
         argv = ["tar", "-x", "-p", "--no-overwrite-dir", "-f", f"/{stage}", "-C", "/"]
         result = container.exec_run(argv, user=user)
+        if result.exit_code in (126, 127):  # the engine could not run it
+            raise LaunchFailed(
+                f"{what} failed: the agent image of {container.name} cannot run tar, which "
+                "bot-bottle uses to put files into the bottle. Install tar in the bottle's "
+                "Dockerfile."
+            )
         if result.exit_code != 0:
             out = result.output.decode(errors="replace").strip()
             raise LaunchFailed(
