@@ -49,7 +49,9 @@ from bot_bottle_sidecars.routes import (
     RoutesFile,
     merge_route,
     parse_document,
+    parse_route,
     read_document,
+    route_to_json,
     routes_digest,
     routes_document,
 )
@@ -484,3 +486,23 @@ def granted_routes(queue: Queue) -> list[Route]:
     ]
     answered.sort(key=lambda a: a.answered_at)
     return [a.route for a in answered if a.route is not None]
+
+
+def route_for_editing(route: Route) -> str:
+    """The text ``modify`` puts in the operator's editor."""
+    return json.dumps(route_to_json(route), indent=2) + "\n"
+
+
+def route_from_edit(text: str) -> Route:
+    """The operator's edited route, checked with the route model."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BotBottleError(
+            f"The edited route is not valid JSON ({exc}); nothing was answered."
+        ) from None
+    route, problems = parse_route(data)
+    if route is None:
+        found = "; ".join(f"{p.where('route') or 'route'}: {p.message}" for p in problems)
+        raise BotBottleError(f"The edited route is not valid ({found}); nothing was answered.")
+    return route

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 
 import attrs
 import click
 
 from .. import launch_record, running, terminal_identity
+from ..config import Agent
+from ..dispatch import Backend
 from ..errors import BotBottleError, NotAvailableYet
 from ..launch_record import LaunchStatus
 from ..plan import CleanupItem
 from ..preflight import render_preflight
-from ..preparation import Prepared, choose_backend, find_agent, prepare_bottle
+from ..preparation import Ask, Prepared, choose_backend, find_agent, prepare_bottle
 from ..state import Metadata, is_slug, read_metadata
 from .context import AppContext, pass_ctx
 from .table import render_table
@@ -83,12 +86,44 @@ def start(
             "or --dry-run to only print the plan."
         )
     ask = _ask_dry_run if dry_run else (_ask_secret if interactive else None)
+
+    def confirm(prepared: Prepared) -> bool:
+        if dry_run:
+            click.echo(f"bot-bottle start: plan for {prepared.request.slug}")
+            click.echo(render_preflight(prepared))
+            click.echo("Dry run: nothing was created.")
+            return False
+        _confirm(prepared, yes)
+        return True
+
+    prepared = launch_new(
+        app, spec, backend, ask=ask, confirm=confirm, echo=_echo_err, copy_cwd=copy_cwd
+    )
+    if prepared is not None:
+        sys.exit(running.attach_and_settle(prepared, app.store, _echo_err))
+
+
+def launch_new(
+    app: AppContext,
+    spec: Agent,
+    backend: Backend,
+    *,
+    ask: Ask | None,
+    confirm: Callable[[Prepared], bool],
+    echo: Callable[[str], None],
+    copy_cwd: bool = False,
+) -> Prepared | None:
+    """Claim a slug, plan the bottle, ask ``confirm``, launch: ``start`` before it attaches.
+
+    The dashboard starts agents through this too. ``None`` when ``confirm`` says
+    no; then nothing of the bottle is left.
+    """
     with app.store.claimed(spec.name) as claim:
         # Ours from here, prompt included: cleanup leaves a live launch alone.
         launch_record.begin(claim.path)
         prepared = prepare_bottle(
             plugins=app.plugins,
-            config=config,
+            config=app.config,
             slug=claim.slug,
             state_dir=claim.path,
             agent=spec,
@@ -98,16 +133,12 @@ def start(
             ask=ask,
             copy_cwd=copy_cwd,
         )
-        if dry_run:
-            click.echo(f"bot-bottle start: plan for {claim.slug}")
-            click.echo(render_preflight(prepared))
-            click.echo("Dry run: nothing was created.")
-            return
-        _confirm(prepared, yes)
-        running.launch(prepared, _echo_err)
+        if not confirm(prepared):
+            return None
+        running.launch(prepared, echo)
         # From here the bottle exists: settle decides what happens to the state.
         claim.keep()
-    sys.exit(running.attach_and_settle(prepared, app.store, _echo_err))
+    return prepared
 
 
 def existing(app: AppContext, slug: str) -> Metadata:
@@ -198,16 +229,35 @@ def resume(app: AppContext, slug: str, yes: bool) -> None:
 @pass_ctx
 def attach(app: AppContext, slug: str) -> None:
     """Re-enter the running bottle SLUG (the agent continues its session)."""
+    target = attach_target(app, slug, tty=sys.stdin.isatty())
+    sys.exit(attach_foreground(app, target))
+
+
+@attrs.frozen
+class AttachTarget:
+    """How to re-enter one running bottle: its agent and the host command."""
+
+    slug: str
+    spec: Agent
+    argv: list[str]
+
+
+def attach_target(app: AppContext, slug: str, *, tty: bool) -> AttachTarget:
+    """The host command that re-enters ``slug``, continuing the agent's session
+    (the provider starts a fresh one when there is none)."""
     meta = existing(app, slug)
     _refuse_unfinished(app, slug)
     backend = app.plugins.backend(meta.backend)
     provider = app.plugins.provider(meta.provider)
     spec = attrs.evolve(find_agent(app.config, meta.agent), label=meta.label, color=meta.color)
     argv = provider.agent_argv(spec, "resume")
-    host_argv = backend.attach_argv(slug, argv, tty=sys.stdin.isatty())
-    with launch_record.holding(app.store.path(slug)), terminal_identity.shown(spec):
-        code = running.run_foreground(host_argv)
-    sys.exit(code)
+    return AttachTarget(slug, spec, backend.attach_argv(slug, argv, tty=tty))
+
+
+def attach_foreground(app: AppContext, target: AttachTarget) -> int:
+    """Run the attach in this terminal until the agent leaves; its exit status."""
+    with launch_record.holding(app.store.path(target.slug)), terminal_identity.shown(target.spec):
+        return running.run_foreground(target.argv)
 
 
 @click.command()
@@ -215,19 +265,23 @@ def attach(app: AppContext, slug: str) -> None:
 @pass_ctx
 def stop(app: AppContext, slug: str) -> None:
     """Tear down the running bottle SLUG and delete its state."""
+    click.echo(stop_bottle(app, slug, _echo_err), err=True)
+
+
+def stop_bottle(app: AppContext, slug: str, echo: Callable[[str], None]) -> str:
+    """Tear down ``slug`` and delete its state; returns what was done, in a line."""
     if is_slug(slug) and not app.store.path(slug).is_dir():
         # Running without state here (another BOT_BOTTLE_HOME, a deleted
         # state dir): the backend that lists it can still tear it down.
         live = [b for b in app.plugins.enumerate_active().results if b.slug == slug]
         if live:
-            app.plugins.backend(live[0].backend).stop(slug, preserve=False, progress=_echo_err)
-            click.echo(f"stopped {slug} (it had no state in {app.store.root})", err=True)
-            return
+            app.plugins.backend(live[0].backend).stop(slug, preserve=False, progress=echo)
+            return f"stopped {slug} (it had no state in {app.store.root})"
     meta = existing(app, slug)
     backend = app.plugins.backend(meta.backend)
-    backend.stop(slug, preserve=False, progress=_echo_err)
+    backend.stop(slug, preserve=False, progress=echo)
     app.store.remove(slug)
-    click.echo(f"stopped {slug}", err=True)
+    return f"stopped {slug}"
 
 
 @click.group("list")

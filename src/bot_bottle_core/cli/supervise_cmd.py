@@ -10,11 +10,11 @@ import re
 from datetime import timedelta
 
 import click
-from bot_bottle_sidecars.routes import parse_route, route_to_json
+from bot_bottle_sidecars.routes import route_to_json
 
 from ..bottle_ops import BottleOps
 from ..errors import BotBottleError
-from ..supervision import Context, Pending, Supervision
+from ..supervision import Context, Pending, Supervision, route_for_editing, route_from_edit
 from .context import AppContext, pass_ctx
 from .table import render_table
 
@@ -229,23 +229,15 @@ def modify(app: AppContext, slug: str, proposal: str, notes: str, lasting: str |
             f"Proposal {item.proposal.id} of {slug} asks for an image, not a route; only routes"
             " can be modified here."
         )
-    before = json.dumps(route_to_json(item.proposal.route), indent=2) + "\n"
-    edited = click.edit(before, extension=".json", require_save=True)
+    edited = click.edit(
+        route_for_editing(item.proposal.route), extension=".json", require_save=True
+    )
     if edited is None:
         raise BotBottleError(
             "The route was not saved, so nothing was answered. Approve it as asked with"
             f" `bot-bottle supervise approve {slug} {item.proposal.id}`."
         )
-    try:
-        data = json.loads(edited)
-    except json.JSONDecodeError as exc:
-        raise BotBottleError(
-            f"The edited route is not valid JSON ({exc}); nothing was answered."
-        ) from None
-    route, problems = parse_route(data)
-    if route is None:
-        found = "; ".join(f"{p.where('route') or 'route'}: {p.message}" for p in problems)
-        raise BotBottleError(f"The edited route is not valid ({found}); nothing was answered.")
+    route = route_from_edit(edited)
     answer = sup.approve(
         slug, proposal, notes=notes, route=route, reload=ops(app).reload, lasting=duration
     )
