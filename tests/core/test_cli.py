@@ -43,16 +43,6 @@ def test_help_shows_the_whole_surface(bb):
     assert "  verify " in bb.run("audit", "--help").out
 
 
-@pytest.mark.parametrize(
-    "args",
-    [("dashboard",)],
-)
-def test_unlanded_commands_say_so_in_one_line_and_exit_2(bb, args):
-    r = bb.run(*args)
-    assert r.code == 2, (r.out, r.err)
-    assert r.out == ""
-    assert r.err.strip().count("\n") == 0
-    assert "not available yet" in r.err
 
 
 def test_dry_run_prints_the_real_plan_and_creates_nothing(paper):

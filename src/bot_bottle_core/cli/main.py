@@ -12,6 +12,7 @@ from . import (
     audit_cmd,
     check_cmd,
     config_cmd,
+    dashboard_cmd,
     lifecycle,
     pending,
     plugins_cmd,
@@ -44,6 +45,7 @@ for module in (
     supervise_cmd,
     routes_cmd,
     audit_cmd,
+    dashboard_cmd,
     pending,
 ):
     module.register(cli)

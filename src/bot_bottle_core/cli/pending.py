@@ -23,4 +23,4 @@ def _cmd(name: str, help: str, params: list[click.Parameter], full: str | None =
 
 
 def register(cli: click.Group) -> None:
-    cli.add_command(_cmd("dashboard", "Terminal UI: proposals and agents across all backends.", []))
+    """Every command has landed; a new one is declared here until it does."""

@@ -1,0 +1,77 @@
+"""The main screen: a summary line, the proposals pane, the agents pane, a status line."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from .panes import AgentsPane, Pane, ProposalsPane
+
+CSS = """
+#summary { height: 1; padding: 0 1; background: $boost; }
+Pane { height: 1fr; border: round $panel-lighten-2; }
+Pane:focus { border: round $accent; }
+#proposals.flash { border: heavy $success; }
+#status { height: 1; padding: 0 1; }
+#status.error { color: $error; }
+"""
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("tab", "switch_pane", "switch pane"),
+        Binding("a", "answer('approve')", "approve"),
+        Binding("m", "answer('modify')", "modify"),
+        Binding("r", "answer('reject')", "reject"),
+        Binding("q", "quit_dashboard", "quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proposals = ProposalsPane()
+        self.agents = AgentsPane()
+        self.summary = Static("", id="summary", markup=False)
+        self.status = Static("", id="status", markup=False)
+
+    def compose(self) -> ComposeResult:
+        yield self.summary
+        yield self.proposals
+        yield self.agents
+        yield self.status
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.agents.focus()  # most of the time the operator is managing agents
+
+    @property
+    def focused_pane(self) -> Pane | None:
+        focused = self.focused
+        return focused if isinstance(focused, Pane) else None
+
+    def action_switch_pane(self) -> None:
+        other = self.agents if self.focused is self.proposals else self.proposals
+        other.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Proposal keys act in the proposals pane, bottle keys in the agents pane.
+        if action == "answer":
+            return self.focused is self.proposals and self.proposals.row_count > 0
+        return True
+
+    # The work is the app's (it owns the snapshot and the workers).
+    def action_answer(self, verb: str) -> None:
+        key = self.proposals.cursor_key()
+        if key is not None:
+            self.app.answer(verb, key)  # type: ignore[attr-defined]
+
+    def action_quit_dashboard(self) -> None:
+        self.app.exit(0)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value
+        if key is None:
+            return
+        if event.data_table is self.proposals:
+            self.app.open_proposal(key)  # type: ignore[attr-defined]
