@@ -21,6 +21,8 @@ from textual.worker import WorkerFailed
 
 from ..cli.context import AppContext
 from ..errors import BotBottleError
+from .agent_actions import AgentActions
+from .bottles import Bottles
 from .crash import write_crash_log
 from .gather import Gatherer
 from .model import ProposalGroup, Snapshot
@@ -35,7 +37,7 @@ REFRESH_S = 1.0
 FLASH_S = 5.0
 
 
-class Dashboard(ProposalActions, App[int]):
+class Dashboard(ProposalActions, AgentActions, App[int]):
     TITLE = "bot-bottle dashboard"
     ENABLE_COMMAND_PALETTE = False
     CSS = SCREEN_CSS + MODAL_CSS
@@ -52,6 +54,7 @@ class Dashboard(ProposalActions, App[int]):
         super().__init__()
         self.ctx = ctx
         self.supervisor = supervisor or Supervisor(ctx)
+        self.bottles = Bottles(ctx)
         self.gatherer = Gatherer(ctx, self.supervisor)
         self.tmux = Tmux.from_env(environ)
         self.refresh_s = refresh_s
@@ -114,7 +117,7 @@ class Dashboard(ProposalActions, App[int]):
         snap, main = self.snapshot, self.main
         right = self.tmux.right_slug if self.tmux else None
         main.proposals.show(snap.groups, self.flashing)
-        main.agents.show(snap.agents, frozenset(), right)
+        main.agents.show(snap.agents, frozenset(self.bottles.owned), right)
         new = len(self.flashing)
         main.proposals.border_title = f"Proposals ({snap.pending_count} pending" + (
             f", {new} new!)" if new else ")"

@@ -22,9 +22,12 @@ Pane:focus { border: round $accent; }
 class MainScreen(Screen[None]):
     BINDINGS = [
         Binding("tab", "switch_pane", "switch pane"),
+        Binding("n", "new_agent", "new agent"),
         Binding("a", "answer('approve')", "approve"),
         Binding("m", "answer('modify')", "modify"),
         Binding("r", "answer('reject')", "reject"),
+        Binding("x", "stop_agent", "stop"),
+        Binding("e", "edit_routes", "edit routes"),
         Binding("q", "quit_dashboard", "quit"),
     ]
 
@@ -58,13 +61,28 @@ class MainScreen(Screen[None]):
         # Proposal keys act in the proposals pane, bottle keys in the agents pane.
         if action == "answer":
             return self.focused is self.proposals and self.proposals.row_count > 0
+        if action in ("stop_agent", "edit_routes"):
+            return self.focused is self.agents and self.agents.row_count > 0
         return True
 
     # The work is the app's (it owns the snapshot and the workers).
+    def action_new_agent(self) -> None:
+        self.app.new_agent()  # type: ignore[attr-defined]
+
     def action_answer(self, verb: str) -> None:
         key = self.proposals.cursor_key()
         if key is not None:
             self.app.answer(verb, key)  # type: ignore[attr-defined]
+
+    def action_stop_agent(self) -> None:
+        key = self.agents.cursor_key()
+        if key is not None:
+            self.app.stop_agent(key)  # type: ignore[attr-defined]
+
+    def action_edit_routes(self) -> None:
+        key = self.agents.cursor_key()
+        if key is not None:
+            self.app.edit_routes(key)  # type: ignore[attr-defined]
 
     def action_quit_dashboard(self) -> None:
         self.app.exit(0)
@@ -75,3 +93,5 @@ class MainScreen(Screen[None]):
             return
         if event.data_table is self.proposals:
             self.app.open_proposal(key)  # type: ignore[attr-defined]
+        elif event.data_table is self.agents:
+            self.app.attach(key)  # type: ignore[attr-defined]

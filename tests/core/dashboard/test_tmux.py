@@ -34,7 +34,7 @@ class Server:
     def screen(self, pane: str) -> str:
         return self("capture-pane", "-p", "-t", pane)
 
-    def until(self, condition, what: str, timeout: float = 20.0) -> None:
+    def until(self, condition, what: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
@@ -94,6 +94,27 @@ def test_a_new_proposal_rings_and_brings_the_dashboard_forward(fleet, tmux):
     assert "1 new!" in screen
     (line,) = [line for line in screen.splitlines() if p.id in line]
     assert "NEW" in line and "demo-aaaaa" in line
+
+
+def test_enter_opens_the_right_pane_and_a_second_enter_reuses_it(fleet, tmux):
+    fleet.bottle("demo-aaaaa")
+    fleet.bottle("demo-bbbbb")
+    (dashboard,) = tmux.panes("dash:0")
+    tmux.until(lambda: "Agents (2)" in tmux.screen(dashboard), "the first picture")
+
+    tmux("send-keys", "-t", dashboard, "Enter")
+    tmux.until(lambda: len(tmux.panes("dash:0")) == 2, "a right-hand pane")
+    right = next(p for p in tmux.panes("dash:0") if p != dashboard)
+    tmux.until(lambda: "ATTACHED TO demo-aaaaa" in tmux.screen(right), "the attach")
+    assert tmux.active("#{pane_id}") == right  # focus moved there
+    assert tmux("display-message", "-p", "-t", right, "#{pane_left}") > "0"
+
+    tmux("select-pane", "-t", dashboard)
+    tmux("send-keys", "-t", dashboard, "Down", "Enter")
+    tmux.until(lambda: "ATTACHED TO demo-bbbbb" in tmux.screen(right), "the second attach")
+    assert tmux.panes("dash:0") == [dashboard, right]  # the same pane, respawned
+    assert tmux.active("#{pane_id}") == right
+    assert fleet.log("attaches") == ["demo-aaaaa bash --login", "demo-bbbbb bash --login"]
 
 
 def test_a_crash_restores_the_terminal_and_says_where_the_traceback_is(fleet, tmux):
