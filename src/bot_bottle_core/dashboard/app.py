@@ -124,6 +124,7 @@ class Dashboard(ProposalActions, AgentActions, App[int]):
         )
         main.proposals.set_class(bool(new), "flash")
         main.agents.border_title = f"Agents ({len(snap.agents)})"
+        main.refresh_bindings()  # which keys apply depends on whether a pane has rows
         tags = " ".join(f"[{b}]" for b in snap.backends) or "no backend answered"
         main.summary.update(
             f"bot-bottle dashboard   {snap.pending_count} pending   "
