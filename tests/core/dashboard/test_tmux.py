@@ -90,8 +90,9 @@ def test_a_new_proposal_rings_and_brings_the_dashboard_forward(fleet, tmux):
     tmux.until(tmux.bells.exists, "the bell")
     tmux.until(lambda: tmux.active("#{window_index}") == "0", "the dashboard's window")
     assert tmux.active("#{pane_id}") == dashboard
+    # The picture reaches the terminal on Textual's next frame.
+    tmux.until(lambda: "1 new!" in tmux.screen(dashboard), "the flash")
     screen = tmux.screen(dashboard)
-    assert "1 new!" in screen
     (line,) = [line for line in screen.splitlines() if p.id in line]
     assert "NEW" in line and "demo-aaaaa" in line
 
