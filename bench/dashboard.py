@@ -31,6 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot_bottle_core.plan import egress_log_dir
+from bot_bottle_core.supervision import DECISIONS_FILE
+
 # The first paint is measured from here, in a fresh interpreter (its own start
 # before this line is in the CPU figure, not the wall one).
 START_WALL = time.perf_counter()
@@ -93,7 +96,9 @@ def make_fleet(home: Path, bottles: int, proposals: int) -> list[str]:
 def deny(home: Path, slug: str, n: int) -> None:
     line = {"time": "2025-06-01T08:59:00Z", "decision": "deny", "host": f"h{n}.example",
             "method": "GET", "path": "/", "reason": "no route"}  # fmt: skip
-    with open(home / "state" / slug / "egress-decisions.jsonl", "a") as f:
+    log = egress_log_dir(home / "state" / slug)
+    log.mkdir(parents=True, exist_ok=True)
+    with open(log / DECISIONS_FILE, "a") as f:
         f.write(json.dumps(line) + "\n")
 
 

@@ -43,8 +43,6 @@ def test_help_shows_the_whole_surface(bb):
     assert "  verify " in bb.run("audit", "--help").out
 
 
-
-
 def test_dry_run_prints_the_real_plan_and_creates_nothing(paper):
     r = paper.run("start", "demo", "--dry-run", "--backend", "paper")
     assert r.code == 0, r.err

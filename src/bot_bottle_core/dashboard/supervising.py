@@ -20,15 +20,11 @@ from bot_bottle_sidecars.routes import Route, merge_route, read_routes
 from ..cli.context import AppContext
 
 # The CLI's own constructors: the dashboard answers exactly as `supervise` does.
-from ..cli.supervise_cmd import _reload, _supervision
+from ..cli.supervise_cmd import ops, supervision
 from ..errors import BotBottleError
 from ..supervision import Listing, Pending, Supervision, route_for_editing, route_from_edit
 from .model import Denial
 
-# The bottle's egress decision log as kept in its state directory (one JSON
-# line per decision, as bot_bottle_sidecars.egress.log writes them). Until a
-# backend collects it there, no denials are shown.
-DECISIONS = "egress-decisions.jsonl"
 # How much of the end of the log is read for the recent denials.
 TAIL_BYTES = 64 * 1024
 # A queue directory changed this recently is read again whatever its mtime says.
@@ -53,8 +49,8 @@ class RouteChange:
 class Supervisor:
     def __init__(self, app: AppContext) -> None:
         self._app = app
-        self.supervision: Supervision = _supervision(app)
-        self._reload = _reload(app)
+        self.supervision: Supervision = supervision(app)
+        self._ops = ops(app)
         self._listings: dict[str, tuple[int, Listing]] = {}
         self._denials: dict[Path, tuple[tuple[int, int], Sequence[Denial]]] = {}
 
@@ -113,7 +109,7 @@ class Supervisor:
         """The last ``limit`` requests egress refused this bottle (for ``host`` only, if given)."""
         found = [
             d
-            for d in self._read_denials(self._app.store.path(slug) / DECISIONS)
+            for d in self._read_denials(self.supervision.decisions_file(slug))
             if host is None or (d.host or "").lower() == host.lower()
         ]
         return found[-limit:]
@@ -150,7 +146,12 @@ class Supervisor:
 
     def approve(self, item: Pending, *, notes: str = "", route: Route | None = None) -> Answer:
         return self.supervision.approve(
-            item.slug, item.proposal.id, notes=notes, route=route, reload=self._reload
+            item.slug,
+            item.proposal.id,
+            notes=notes,
+            route=route,
+            reload=self._ops.reload,
+            stop=self._ops.stop_for_image,
         )
 
     def reject(self, item: Pending, *, reason: str) -> Answer:

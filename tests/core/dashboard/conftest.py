@@ -23,9 +23,11 @@ from bot_bottle_sidecars.routes import parse_route
 
 from bot_bottle_core import launch_record
 from bot_bottle_core.launch_record import LaunchRecord
+from bot_bottle_core.plan import egress_log_dir
 from bot_bottle_core.process_stamp import ProcessStamp
 from bot_bottle_core.routes_file import write_routes
 from bot_bottle_core.state import Metadata, write_metadata
+from bot_bottle_core.supervision import DECISIONS_FILE
 
 FAKE_ENGINE = r'''
 import json, os, sys
@@ -62,9 +64,10 @@ class FakeEngine:
     @hookimpl
     def enumerate_active(self):
         control = Path(os.environ["FAKE_ENGINE_DIR"])
-        if (control / "slow").exists():  # an engine slow to answer
+        if (control / "slow").exists():  # an engine that answers once the test lets it
             import time
-            time.sleep(float((control / "slow").read_text()))
+            while (control / "slow").exists():
+                time.sleep(0.01)
         if (control / "garbage").exists():  # a broken plugin's answer
             return ["not a bottle"]
         out = []
@@ -189,7 +192,9 @@ class Fleet:
             "route": None,
             "reason": f"no route for {host}",
         }
-        with open(self.home / "state" / slug / "egress-decisions.jsonl", "a") as f:
+        log = egress_log_dir(self.home / "state" / slug)  # where the bundle writes them
+        log.mkdir(parents=True, exist_ok=True)
+        with open(log / DECISIONS_FILE, "a") as f:
             f.write(json.dumps(record) + "\n")
 
     def live_routes(self, slug: str) -> list[dict]:

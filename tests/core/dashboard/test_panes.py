@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bot_bottle_core.process_stamp import ProcessStamp
@@ -65,18 +63,19 @@ def test_a_slow_engine_never_blocks_the_keys(fleet, dash, wait):
     fleet.bottle("demo-aaaaa")
 
     async def scenario(app, pilot):
-        (fleet.engine / "slow").write_text("3")
+        # The engine answers only when the test says so: keys handled meanwhile
+        # prove the gathering does not hold the UI (a blocked UI would hang here).
+        (fleet.engine / "slow").write_text("")
         app.refresh_now()
         await wait(pilot, lambda: app._gathering)
         assert app.main.focused is app.main.agents
-        started = time.monotonic()
         await pilot.press("tab")
         assert app.main.focused is app.main.proposals
         await pilot.press("tab")
         assert app.main.focused is app.main.agents
-        assert time.monotonic() - started < 1.0  # the engine still takes 3 s to answer
-        assert app._gathering
+        assert app._gathering  # the engine has still not answered
         (fleet.engine / "slow").unlink()
+        await wait(pilot, lambda: not app._gathering)
 
     dash.run(scenario)
 

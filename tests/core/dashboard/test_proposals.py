@@ -29,7 +29,7 @@ def test_a_new_proposal_rings_flashes_and_takes_focus(fleet, dash, wait, row):
         assert row(app.main.proposals, new.id)[0] == ""
         assert app.alerts == 1  # the same proposal does not ring twice
 
-    dash.run(scenario, refresh_s=0.1, flash_s=0.5)
+    dash.run(scenario, refresh_s=0.1, flash_s=3)  # long enough to be seen under load
 
 
 def test_enter_shows_why_what_was_refused_and_the_route_diff(fleet, dash, wait):
