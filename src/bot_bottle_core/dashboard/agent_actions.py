@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import click
+
 from ..errors import BotBottleError
 from ..preflight import render_preflight
 from ..preparation import Prepared
@@ -61,11 +63,30 @@ class AgentActions:
     # -- e: routes
 
     def edit_routes(self, slug: str) -> None:
-        self.say(
-            f"Editing the routes of {slug}: not available yet (it comes with"
-            " `bot-bottle routes edit`).",
-            error=True,
-        )
+        """The live routes in $EDITOR (the UI suspended), then as `bot-bottle routes edit`:
+        checked, audited, egress reloaded."""
+        try:
+            before = self.supervisor.supervision.routes_text(slug)
+            with self.suspended():
+                edited = click.edit(before, extension=".json", require_save=True)
+            if edited is None:
+                self.say("The routes were not saved, so nothing was changed.")
+                return
+        except BotBottleError as exc:
+            self.fail(exc)
+            return
+
+        def work() -> str:
+            return self.supervisor.edit_routes(slug, edited)
+
+        def done(diff: str) -> None:
+            self.say(
+                f"The routes of {slug} are changed and egress reloaded."
+                if diff
+                else "The routes are unchanged."
+            )
+
+        self.in_background(work, done)
 
     # -- n: a new agent
 

@@ -154,6 +154,10 @@ class Supervisor:
             stop=self._ops.stop_for_image,
         )
 
+    def edit_routes(self, slug: str, text: str) -> str:
+        """As `bot-bottle routes edit`: the diff applied ('' when nothing changed)."""
+        return self.supervision.edit_routes(slug, text, reload=self._ops.reload)
+
     def reject(self, item: Pending, *, reason: str) -> Answer:
         return self.supervision.reject(item.slug, item.proposal.id, reason=reason)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from bot_bottle_core.dashboard.pickers import AgentPicker, ChoicePicker, Confirm
 from bot_bottle_core.process_stamp import ProcessStamp
 
@@ -141,12 +143,36 @@ def test_x_stops_only_what_this_dashboard_started_and_asks_first(fleet, dash, wa
     assert not (fleet.home / "state" / slug).exists()
 
 
-def test_e_says_routes_editing_is_not_here_yet(fleet, dash, wait):
-    fleet.bottle("demo-aaaaa")
+def test_e_edits_the_live_routes_as_routes_edit_does(fleet, dash, wait, tmp_path, monkeypatch):
+    fleet.bottle("demo-aaaaa", routes=({"host": "example.com"},))
+    script = tmp_path / "editor.py"
 
-    async def scenario(app, pilot):
+    def editor(text: str) -> str:
+        script.write_text(f"import sys\nopen(sys.argv[1], 'w').write({text!r})\n")
+        return f"{sys.executable} {script}"
+
+    monkeypatch.setenv("EDITOR", editor('{"routes": [{"host": "example.com", "ports": [0]}]}'))
+
+    async def bad(app, pilot):
         await pilot.press("e")
         await wait(pilot, lambda: app.messages)
-        assert "not available yet" in app.messages[-1]
+        assert app.messages[-1].startswith("The edited routes are not valid (")
 
-    dash.run(scenario)
+    dash.run(bad)
+    assert fleet.live_routes("demo-aaaaa") == [{"host": "example.com"}]
+    assert fleet.log("reloads") == []
+
+    monkeypatch.setenv("EDITOR", editor('{"routes": [{"host": "pypi.org"}]}'))
+
+    async def good(app, pilot):
+        await pilot.press("e")
+        await wait(pilot, lambda: app.messages and "changed" in app.messages[-1])
+        assert app.messages[-1] == "The routes of demo-aaaaa are changed and egress reloaded."
+
+    dash.run(good)
+    assert fleet.live_routes("demo-aaaaa") == [{"host": "pypi.org"}]
+    assert fleet.log("reloads") == ["demo-aaaaa"]
+    audit = (
+        (fleet.home / "audit.jsonl").read_text() if (fleet.home / "audit.jsonl").exists() else ""
+    )
+    assert '"action": "edit"' in audit or '"action":"edit"' in audit
