@@ -10,7 +10,7 @@ the bundle; the one definition of the files both read and write.
 from __future__ import annotations
 
 from .model import APPROVED, MODIFIED, REJECTED, Answer, Kind, Proposal, Status, now_iso
-from .store import CorruptFile, Entry, Queue, Scan
+from .store import CorruptFile, Entry, Queue, Refused, Scan
 
 __all__ = [
     "APPROVED",
@@ -22,6 +22,7 @@ __all__ = [
     "Kind",
     "Proposal",
     "Queue",
+    "Refused",
     "Scan",
     "Status",
     "now_iso",

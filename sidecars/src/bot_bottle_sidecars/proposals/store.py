@@ -15,6 +15,9 @@ can restart and find everything where it was.
   size: neither side trusts what the other may have put there.
 * A file that does not parse is reported with its path (:class:`CorruptFile`) and
   skipped by :meth:`Queue.scan`.
+* The directory is on the host's disk and the agent decides what is asked: a
+  file is never written larger than its reader accepts, and a bottle has at most
+  :data:`MAX_PENDING` proposals waiting for the operator (:class:`Refused`).
 """
 
 from __future__ import annotations
@@ -30,12 +33,19 @@ from pathlib import Path
 
 from .model import Answer, Proposal
 
-__all__ = ["CorruptFile", "Entry", "Queue", "Scan"]
+__all__ = ["CorruptFile", "Entry", "Queue", "Refused", "Scan"]
 
 PROPOSAL_SUFFIX = ".proposal.json"
 ANSWER_SUFFIX = ".answer.json"
 MAX_FILE_BYTES = 1024 * 1024
+# Proposals of one bottle waiting for an answer. An agent needs a few at a time;
+# more would let it fill the host's disk with distinct asks nobody answers.
+MAX_PENDING = 16
 FILE_MODE = 0o644  # the other side runs as another user; nothing here is secret
+
+
+class Refused(ValueError):
+    """A file the queue does not take (too large, too many waiting); the message says why."""
 
 
 class CorruptFile(ValueError):
@@ -87,15 +97,27 @@ def _read_json(path: Path) -> object | None:
         raise CorruptFile(path, f"is not valid JSON ({exc})") from None
 
 
+def _encoded(data: object) -> bytes:
+    """``data`` as a queue file holds it; :class:`Refused` when its reader would not take it."""
+    raw = (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    if len(raw) > MAX_FILE_BYTES:
+        raise Refused(
+            f"it would take {len(raw)} bytes, more than the {MAX_FILE_BYTES} a queue file may"
+            " hold; ask for less (fewer path prefixes or ports, a shorter justification or"
+            " Dockerfile)"
+        )
+    return raw
+
+
 @contextlib.contextmanager
 def _staged(directory: Path, data: object) -> Iterator[str]:
     """A complete temporary file holding ``data``, removed when the block ends."""
+    raw = _encoded(data)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
     try:
         os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
             f.flush()
             os.fsync(f.fileno())
         yield tmp
@@ -135,7 +157,21 @@ class Queue:
         return True
 
     def submit(self, proposal: Proposal) -> Proposal:
-        """Queue ``proposal`` unless the same thing is already asked; return the queued one."""
+        """Queue ``proposal`` unless the same thing is already asked; return the queued one.
+
+        :class:`Refused` when it is new and :data:`MAX_PENDING` proposals already wait,
+        or when it is too large for a queue file.
+        """
+        stored = self.proposal(proposal.id)
+        if stored is not None:
+            return stored
+        waiting = self.pending_ids()
+        if len(waiting) >= MAX_PENDING:
+            raise Refused(
+                f"{len(waiting)} proposals of this bottle are waiting for the operator, the"
+                f" most there may be ({', '.join(sorted(waiting))}); wait for their answers"
+                " before asking for something new"
+            )
         path = self.proposal_path(proposal.id)
         if self._create(path, proposal.to_json()):
             return proposal
@@ -190,6 +226,18 @@ class Queue:
             return []
         names = (p.name for p in self.dir.iterdir())
         return sorted(n[: -len(PROPOSAL_SUFFIX)] for n in names if n.endswith(PROPOSAL_SUFFIX))
+
+    def pending_ids(self) -> set[str]:
+        """Proposals without an answer file (from the names alone: cheap on every ask)."""
+        if not self.dir.is_dir():
+            return set()
+        names = {p.name for p in self.dir.iterdir()}
+        return {
+            n[: -len(PROPOSAL_SUFFIX)]
+            for n in names
+            if n.endswith(PROPOSAL_SUFFIX)
+            and f"{n[: -len(PROPOSAL_SUFFIX)]}{ANSWER_SUFFIX}" not in names
+        }
 
     def scan(self) -> Scan:
         """Every proposal with its answer, oldest first; corrupt files are reported and skipped."""
