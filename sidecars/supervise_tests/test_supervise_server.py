@@ -21,7 +21,8 @@ from pathlib import Path
 import anyio
 import httpx2
 import pytest
-from bot_bottle_sidecars.proposals import Queue
+from bot_bottle_sidecars.proposals import Proposal, Queue
+from bot_bottle_sidecars.proposals.store import MAX_PENDING
 from bot_bottle_sidecars.routes import load_routes, parse_route, route_to_json, routes_digest
 from bot_bottle_sidecars.supervise.config import SuperviseConfig
 from bot_bottle_sidecars.supervise.server import http_server
@@ -235,6 +236,8 @@ def test_list_egress_routes_shows_where_credentials_go_never_a_token(bottle):
             "GITHUB_TOKEN is not a credential this bottle offers for pypi.org",
         ),
         ({"auth": {"token_ref": "GITHUB_TOKEN", "sneaky": "x"}}, "auth"),
+        ({"path_allowlist": [f"/p{i}" for i in range(33)]}, "ask for at most 32"),
+        ({"ports": list(range(1000, 1017))}, "ask for at most 16"),
         ({"auth": {"token_ref": "GITHUB_TOKEN", "header": "Host"}}, "auth"),
     ],
 )
@@ -258,6 +261,27 @@ def test_a_malformed_capability_call_is_a_tool_error_and_queues_nothing(bottle, 
     got = run_call(bottle.url, "capability-block", ask).result
     assert got.is_error and says in text(got)
     assert bottle.proposals() == []
+
+
+def test_new_asks_beyond_the_waiting_limit_are_a_tool_error_and_write_nothing(bottle):
+    """An agent cannot fill the host's disk with distinct asks nobody has answered."""
+    queue = Queue(bottle.queue_dir)
+    for i in range(MAX_PENDING):
+        queue.submit(Proposal.egress(route({"host": f"h{i}.example.test"}), "why"))
+    before = sorted(p.name for p in bottle.queue_dir.iterdir())
+    got = run_call(bottle.url, "egress-block", ASK).result
+    assert got.is_error
+    assert f"{MAX_PENDING} proposals of this bottle are waiting for the operator" in text(got)
+    assert sorted(p.name for p in bottle.queue_dir.iterdir()) == before
+    # Once the operator answers one, there is room again.
+    waiting = bottle.proposals()
+    bottle.operator.reject(SLUG, waiting[0], reason="no")
+    thread, call_ = in_background(bottle.url, "egress-block", ASK)
+    bottle.wait_for_proposal(MAX_PENDING + 1)
+    (pid,) = set(bottle.proposals()) - set(waiting)
+    bottle.operator.reject(SLUG, pid, reason="no")
+    thread.join(10)
+    assert structured(call_.result)["status"] == "rejected"
 
 
 def test_approved_the_route_is_live_and_the_agent_hears_it(bottle):

@@ -16,6 +16,12 @@ from bot_bottle_sidecars.routes import Route, parse_route, route_to_json
 __all__ = ["BadAsk", "capability_ask", "egress_ask", "routes_listing"]
 
 
+# What one ask may list. The operator reads every entry, and a waiting call keeps
+# what it asked in the server's memory until the answer comes.
+MAX_ASKED_PATHS = 32
+MAX_ASKED_PORTS = 16
+
+
 class BadAsk(ValueError):
     """A tool call that cannot become a proposal; the message is for the agent."""
 
@@ -46,6 +52,15 @@ def egress_ask(
     host (``token_hosts``): egress could not send any other, and the agent never
     chooses where a credential goes.
     """
+    for name, value, most in (
+        ("path_allowlist", path_allowlist, MAX_ASKED_PATHS),
+        ("ports", ports, MAX_ASKED_PORTS),
+    ):
+        if isinstance(value, list) and len(value) > most:
+            raise BadAsk(
+                f"{name} lists {len(value)} entries; ask for at most {most} at once"
+                " (the operator reads each one)"
+            )
     asked: dict[str, object] = {"host": host}
     for key, value in (("path_allowlist", path_allowlist), ("ports", ports), ("auth", auth)):
         if value is not None:

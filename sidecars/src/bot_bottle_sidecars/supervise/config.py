@@ -15,6 +15,14 @@ DEFAULT_LISTEN_HOST = "127.0.0.1"
 DEFAULT_HOSTS = ("supervise",)
 POLL_S = 0.1  # how often a waiting call looks for the answer file
 EGRESS_WAIT_S = 30.0  # how long a granted route may take to be served before the agent is told
+# What one agent may hold of the server at once. Supervise shares the bundle's memory
+# (and its fate: the init stops egress when a daemon dies) with egress, and a request
+# costs the server up to ~20 times its size while it is parsed. With these, no flood
+# grew it by more than ~55 MB (supervise_tests/test_supervise_flood.py); without them a
+# few 4 MiB calls took it past 300 MB.
+MAX_REQUEST_BYTES = 256 * 1024  # a tool call (a 64 KiB Dockerfile and justification fit)
+MAX_CONNECTIONS = 32  # open at once, waiting calls included; more get HTTP 503
+MAX_SESSIONS = 64  # MCP sessions (a client holds one; idle ones lapse after 30 min)
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,9 @@ class SuperviseConfig:
     progress_s: float = layout.DEFAULT_PROGRESS_S
     poll_s: float = POLL_S
     egress_wait_s: float = EGRESS_WAIT_S
+    max_request_bytes: int = MAX_REQUEST_BYTES
+    max_connections: int = MAX_CONNECTIONS
+    max_sessions: int = MAX_SESSIONS
     # token_ref -> hosts it may go to: which credentials an agent may name in ``auth``
     token_hosts: Mapping[str, frozenset[str]] = field(default_factory=dict)
 

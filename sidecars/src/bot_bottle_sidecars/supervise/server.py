@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
 
 from bot_bottle_sidecars import layout
-from bot_bottle_sidecars.proposals import Answer, CorruptFile, Proposal, Queue, now_iso
+from bot_bottle_sidecars.proposals import Answer, CorruptFile, Proposal, Queue, Refused, now_iso
 from bot_bottle_sidecars.routes import Route, read_routes, route_to_json
 
 from . import asks
@@ -125,6 +125,9 @@ def build_server(config: SuperviseConfig) -> MCPServer:
         try:
             stored = queue.submit(proposal)
             answer = queue.answer(stored.id)
+        except Refused as exc:
+            _log("refused", proposal=proposal.id, error=str(exc))
+            raise ToolError(f"the proposal was not queued: {exc}") from None
         except (OSError, CorruptFile) as exc:
             _log("error", proposal=proposal.id, error=str(exc))
             raise ToolError(
@@ -234,6 +237,8 @@ def build_app(config: SuperviseConfig, server: MCPServer | None = None) -> Starl
         streamable_http_path=layout.SUPERVISE_PATH,
         transport_security=security,
         host=config.listen_host,
+        max_request_body_size=config.max_request_bytes,
+        max_sessions=config.max_sessions,
     )
 
 
@@ -243,7 +248,12 @@ def http_server(config: SuperviseConfig) -> uvicorn.Server:
 
     return uvicorn.Server(
         uvicorn.Config(
-            build_app(config), host=config.listen_host, port=config.port, log_level="warning"
+            build_app(config),
+            host=config.listen_host,
+            port=config.port,
+            log_level="warning",
+            # Requests beyond this many open connections get 503 before their body is read.
+            limit_concurrency=config.max_connections,
         )
     )
 
