@@ -52,7 +52,7 @@ def test_list_and_show_the_pending_proposals(op):
     assert row["slug"] == SLUG and row["id"] == p.id and row["status"] == "pending"
     assert row["route"] == {"host": "pypi.org", "path_allowlist": ["/simple"]}
     r = op.run("supervise", "show", SLUG, p.id[:4])
-    assert r.code == 0 and "justification: pip install" in r.out and '"/simple"' in r.out
+    assert r.code == 0 and "justification:\n  | pip install\n" in r.out and '"/simple"' in r.out
     shown = op.run("supervise", "show", SLUG, p.id, "--json").json()
     assert shown["justification"] == "pip install"
 

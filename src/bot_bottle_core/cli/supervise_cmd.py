@@ -12,6 +12,7 @@ from datetime import timedelta
 import click
 from bot_bottle_sidecars.routes import route_to_json
 
+from .. import proposal_view
 from ..bottle_ops import BottleOps
 from ..errors import BotBottleError
 from ..supervision import Context, Pending, Supervision, route_for_editing, route_from_edit
@@ -96,7 +97,8 @@ def _to_json(item: Pending, context: Context | None = None) -> dict[str, object]
 def _denial_line(d: dict) -> str:
     port = f":{d['port']}" if d.get("port") not in (None, 443, 80) else ""
     what = f"{d.get('method') or d.get('kind')} {d.get('path') or ''}{port}".strip()
-    return f"  {d.get('time')}  {what}  ({d.get('reason')})"
+    # The path and method are what the agent sent.
+    return proposal_view.one_line(f"  {d.get('time')}  {what}  ({d.get('reason')})")
 
 
 @click.group()
@@ -124,7 +126,7 @@ def list_(app: AppContext, answered: bool, slug: str | None, as_json: bool) -> N
                 i.slug,
                 i.proposal.id,
                 i.proposal.kind,
-                i.proposal.created_at,
+                proposal_view.one_line(i.proposal.created_at),
                 _status(i),
                 _asks_for(i),
             )
@@ -148,9 +150,11 @@ def show(app: AppContext, slug: str, proposal: str, as_json: bool) -> None:
         click.echo(json.dumps(_to_json(item, context), indent=2))
         return
     p = item.proposal
-    click.echo(f"proposal {p.id} of {item.slug}: {p.kind}, asked {p.created_at}")
+    quoted = proposal_view.quoted  # the agent's words: escaped, under a margin
+    asked = proposal_view.one_line(p.created_at)
+    click.echo(f"proposal {p.id} of {item.slug}: {p.kind}, asked {asked}")
     click.echo(f"status: {_status(item)}")
-    click.echo(f"justification: {p.justification}")
+    click.echo("justification:\n" + "\n".join(quoted(p.justification)))
     if p.route is not None:
         click.echo("route asked:\n" + json.dumps(route_to_json(p.route), indent=2))
         if context.denials:
@@ -165,10 +169,13 @@ def show(app: AppContext, slug: str, proposal: str, as_json: bool) -> None:
             click.echo("routes diff on approval:\n" + context.diff.rstrip())
         else:
             click.echo("routes diff on approval: none (the live routes already allow it)")
+        credential = proposal_view.credential_line(sup, item)
+        if credential:
+            click.echo(credential)
     if p.dockerfile is not None:
-        click.echo("Dockerfile asked:\n" + p.dockerfile.rstrip())
+        click.echo("Dockerfile asked:\n" + "\n".join(quoted(p.dockerfile.rstrip())))
     if item.answer is not None and item.answer.notes:
-        click.echo(f"operator's notes: {item.answer.notes}")
+        click.echo("operator's notes:\n" + "\n".join(quoted(item.answer.notes)))
     if item.answer is not None and item.answer.expires_at:
         click.echo(f"granted until: {item.answer.expires_at}")
 
