@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ..proposal_view import escaped
 from .model import ProposalGroup, local_clock
 from .supervising import RouteChange, Supervisor
 
@@ -55,7 +56,8 @@ def detail_text(group: ProposalGroup, supervisor: Supervisor) -> Text:
     out.append("Justification\n", HEADING)
     for item in group.items:
         lead = f"  [{item.slug}] " if group.count > 1 else "  "
-        for line in item.proposal.justification.splitlines() or [""]:
+        # The agent's text, with every character that could hide or fake a line escaped.
+        for line in escaped(item.proposal.justification, keep="\t").split("\\n"):
             out.append(f"{lead}{line}\n")
     if p.route is not None:
         out.append(f"\nRecent denials of {p.route.host}\n", HEADING)
@@ -77,7 +79,7 @@ def detail_text(group: ProposalGroup, supervisor: Supervisor) -> Text:
             out.append_text(change_text(change))
     if p.dockerfile is not None:
         out.append("\nDockerfile asked for\n", HEADING)
-        out.append(p.dockerfile.rstrip() + "\n")
+        out.append(escaped(p.dockerfile.rstrip()) + "\n")
     return out
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import attrs
 
+from ..proposal_view import one_line
 from ..supervision import Pending
 
 
@@ -25,7 +26,8 @@ class Denial:
 
     def line(self) -> str:
         what = " ".join(x for x in (self.method, f"{self.host or '?'}{self.path or ''}") if x)
-        return f"{local_clock(self.time)} {what}: {self.reason}"
+        # The path is the agent's: nothing in it may act on the terminal.
+        return one_line(f"{local_clock(self.time)} {what}: {self.reason}")
 
 
 @attrs.frozen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..proposal_view import one_line
 from .model import AgentRow, ProposalGroup, local_clock
 
 PROPOSAL_HEADER = ("BOTTLE", "ID", "KIND", "ASKED", "ASKS FOR", "WHY")
@@ -17,7 +18,7 @@ def bottles_cell(group: ProposalGroup) -> str:
 
 def proposal_cells(group: ProposalGroup) -> tuple[str, ...]:
     p = group.first.proposal
-    why = " ".join(p.justification.split())
+    why = one_line(" ".join(p.justification.split()))  # the agent's text: nothing hidden
     if len(why) > WHY_WIDTH:
         why = why[: WHY_WIDTH - 1] + "…"
     return (bottles_cell(group), p.id, p.kind, local_clock(p.created_at), group.asks_for(), why)

@@ -67,6 +67,33 @@ def test_enter_shows_why_what_was_refused_and_the_route_diff(fleet, dash, wait):
     dash.run(scenario)
 
 
+HIDING = "ok\x1b[8m hidden\x1b]0;title\x07\r\u202eevil\u2028fake heading\x9b"
+
+
+def test_what_the_agent_wrote_cannot_act_on_the_operators_terminal(fleet, dash, wait, row):
+    """Its justification and the paths egress refused reach the screen escaped: none of
+    it can hide text, set a title or fake a line of ours."""
+    fleet.bottle("demo-aaaaa")
+    fleet.deny("demo-aaaaa", "pypi.org", "/x\x1b[2J\x1b[8m")
+    p = fleet.ask("demo-aaaaa", {"host": "pypi.org"}, HIDING)
+
+    async def scenario(app, pilot):
+        await pilot.press("tab")
+        cells = "".join(row(app.main.proposals, p.id))
+        await pilot.press("enter")
+        await wait(pilot, lambda: isinstance(app.screen, ProposalDetail))
+        shown = [
+            cells,
+            app.screen.text.plain,
+            *(r.last_denial.line() for r in app.snapshot.agents if r.last_denial),
+        ]
+        for text in shown:
+            assert not any(ch in text for ch in "\x1b\x07\r\u202e\u2028\x9b"), repr(text)
+        assert "\\x1b[8m" in app.screen.text.plain and "\\u202e" in app.screen.text.plain
+
+    dash.run(scenario)
+
+
 def test_a_approves_through_supervision_and_egress_reloads(fleet, dash, wait):
     fleet.bottle("demo-aaaaa")
     p = fleet.ask("demo-aaaaa", {"host": "pypi.org", "path_allowlist": ["/simple"]}, "pip")
