@@ -17,7 +17,9 @@ pins=()
 if [ -f uv.lock ]; then
   lock="$(mktemp)"
   trap 'rm -f "$lock"' EXIT
-  uv export --quiet --frozen --all-extras --no-dev --no-emit-workspace --no-hashes -o "$lock"
+  # The core with every plugin; not the sidecars' own extras (their venvs live in
+  # the bundle image, and two of them conflict by design).
+  uv export --quiet --frozen --extra all --no-dev --no-emit-workspace --no-hashes -o "$lock"
   pins=(--constraints "$lock")
 fi
 uv tool install --quiet --editable "$PWD" "${editables[@]}" "${pins[@]}"
