@@ -285,8 +285,8 @@ def test_egress_that_lets_the_unrouted_host_through_is_caught(
 
     original = preparation.write_routes
 
-    def with_the_probe_host(sidecar_dir, routes):
-        return original(sidecar_dir, (*routes, Route(host=UNROUTED_HOST)))
+    def with_the_probe_host(sidecar_dir, routes, *rest):
+        return original(sidecar_dir, (*routes, Route(host=UNROUTED_HOST)), *rest)
 
     monkeypatch.setattr(preparation, "write_routes", with_the_probe_host)
     slug, breach = _launch_expecting_breach(bottle_env, docker_client)

@@ -21,7 +21,7 @@ import sys
 import uuid
 
 import pytest
-from fake_internet import BottleEnv, launched_bottle, slug_from
+from fake_internet import BottleEnv, launched_bottle, slug_from, wait_for
 from terminal import Terminal
 
 pytestmark = pytest.mark.docker
@@ -218,6 +218,17 @@ def test_start_and_resume_in_a_terminal_continue_the_conversation(
             assert question not in seen, seen[-2000:]
         say(term, f"remember {m}")
         term.expect(f"noted {m}", timeout=120)
+        # Claude writes its transcript after it shows the reply: crash once it holds it.
+        agent = docker_client.containers.get(f"bb-{slug}-agent")
+        wait_for(
+            lambda: (
+                agent.exec_run(
+                    ["grep", "-rq", f"noted {m}", "/home/agent/.claude/projects"]
+                ).exit_code
+                == 0
+            ),
+            "the reply in claude's transcript",
+        )
         kill_agent(docker_client, slug)
         assert term.wait() == 137, term.tail()
         after = term.seen.rsplit(f"noted {m}".encode(), 1)[1]
