@@ -72,6 +72,13 @@ def read_skill(name: str, source: Path) -> Skill:
         rel = path.relative_to(source).as_posix()
         try:
             info = path.lstat()
+            # The size is checked before reading: a stray large file is never read whole.
+            if total + info.st_size > MAX_SKILL_BYTES:
+                raise SkillError(
+                    f"The skill {name!r} ({source}) is larger than "
+                    f"{MAX_SKILL_BYTES // 1024} KiB. A skill holds instructions and small "
+                    "scripts; move data elsewhere."
+                )
             data = path.read_bytes()
         except OSError as exc:
             raise SkillError(
@@ -79,7 +86,7 @@ def read_skill(name: str, source: Path) -> Skill:
                 f"Fix the file's permissions or remove it from {source}."
             ) from None
         total += len(data)
-        if total > MAX_SKILL_BYTES:
+        if total > MAX_SKILL_BYTES:  # it grew while being read
             raise SkillError(
                 f"The skill {name!r} ({source}) is larger than {MAX_SKILL_BYTES // 1024} KiB. "
                 "A skill holds instructions and small scripts; move data elsewhere."
