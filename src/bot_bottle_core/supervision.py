@@ -376,16 +376,7 @@ class Supervision:
         """Replace the bottle's routes with ``text`` (a routes document) once it is valid;
         audit it and reload egress. Returns the diff ('' when nothing changed)."""
         self._known(slug)
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BotBottleError(
-                f"The edited routes are not valid JSON ({exc}); nothing was changed."
-            ) from None
-        doc, problems = parse_document(data)
-        if doc is None:
-            found = "; ".join(f"{p.where() or 'routes'}: {p.message}" for p in problems)
-            raise BotBottleError(f"The edited routes are not valid ({found}); nothing was changed.")
+        doc = _from_edit(text, parse_document, "routes are", "", "nothing was changed")
         path = self.routes_file(slug)
         try:
             before = _doc_text(read_document(path)[0])
@@ -495,14 +486,18 @@ def route_for_editing(route: Route) -> str:
 
 def route_from_edit(text: str) -> Route:
     """The operator's edited route, checked with the route model."""
+    return _from_edit(text, parse_route, "route is", "route", "nothing was answered")
+
+
+def _from_edit(text: str, parse, subject: str, root: str, outcome: str):
+    """``text`` the operator edited, parsed with the route model's ``parse``; the one
+    paragraph an invalid edit gets names what is wrong and that ``outcome`` follows."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BotBottleError(
-            f"The edited route is not valid JSON ({exc}); nothing was answered."
-        ) from None
-    route, problems = parse_route(data)
-    if route is None:
-        found = "; ".join(f"{p.where('route') or 'route'}: {p.message}" for p in problems)
-        raise BotBottleError(f"The edited route is not valid ({found}); nothing was answered.")
-    return route
+        raise BotBottleError(f"The edited {subject} not valid JSON ({exc}); {outcome}.") from None
+    parsed, problems = parse(data)
+    if parsed is None:
+        found = "; ".join(f"{p.where(root) or root or 'routes'}: {p.message}" for p in problems)
+        raise BotBottleError(f"The edited {subject} not valid ({found}); {outcome}.")
+    return parsed
