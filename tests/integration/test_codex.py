@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import uuid
 
 import pytest
@@ -202,7 +203,19 @@ def main_screen(term: Terminal) -> None:
     term.expect_drawn("Ask Codex to do anything", "YOLO mode", timeout=180)
 
 
+def idle(term: Terminal, timeout: float = 120) -> None:
+    """Until codex's last state signal (OSC 7501) says idle: typed while it is still
+    loading (a resumed session), a prompt is drawn around its hints."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = term.seen.rfind(b"7501;state=")
+        if last >= 0 and term.seen.startswith(b"7501;state=idle", last):
+            return
+        term._read_into_pending(deadline, "codex to be idle")
+
+
 def say(term: Terminal, prompt: str, reply: str) -> None:
+    idle(term)
     term.type(prompt)
     term.expect_drawn(prompt, timeout=30)
     term.type("\r")
