@@ -15,6 +15,7 @@ from bot_bottle_core.plan import CleanupItem, CleanupOutcome
 from . import archive, names
 
 Progress = Callable[[str], None]
+REMOVAL_WAIT_S = 60  # a gVisor container takes a second or two to go
 
 
 def _slug_filter(slug: str) -> dict[str, list[str]]:
@@ -27,7 +28,7 @@ def stop(client: docker.DockerClient, slug: str, preserve: bool, progress: Progr
     for c in client.api.containers(all=True, filters=_slug_filter(slug)):
         found = True
         progress(f"removing container {c['Names'][0].lstrip('/')}")
-        _ignore_missing(lambda c=c: client.api.remove_container(c["Id"], force=True))
+        remove_container(client.api, c["Id"])
     for n in client.api.networks(filters=_slug_filter(slug)):
         found = True
         progress(f"removing network {n['Name']}")
@@ -38,6 +39,21 @@ def stop(client: docker.DockerClient, slug: str, preserve: bool, progress: Progr
             _ignore_missing(lambda v=v: client.api.remove_volume(v["Name"], force=True))
     if not found:
         progress(f"no containers or networks of {slug} were left")
+
+
+def remove_container(api: docker.APIClient, ref: str) -> None:
+    """Force-remove a container; gone already is fine, and so is a removal under way
+    elsewhere (an operator's stop racing the attached session's own): wait for that one
+    to finish, so the networks after it are free."""
+    try:
+        api.remove_container(ref, force=True)
+    except docker.errors.NotFound:
+        return
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409 or "already in progress" not in str(exc.explanation):
+            raise
+        with contextlib.suppress(docker.errors.NotFound):
+            api.wait(ref, timeout=REMOVAL_WAIT_S, condition="removed")
 
 
 def _ignore_missing(fn: Callable[[], object]) -> None:
@@ -99,7 +115,7 @@ def prepare_cleanup(
 
 
 _REMOVERS = {
-    "container": lambda api, name: api.remove_container(name, force=True),
+    "container": remove_container,
     "network": lambda api, name: api.remove_network(name),
     "volume": lambda api, name: api.remove_volume(name, force=True),
 }
