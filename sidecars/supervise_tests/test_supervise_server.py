@@ -132,6 +132,30 @@ class Bottle:
 
 
 @pytest.fixture
+def asked(monkeypatch) -> list[dict]:
+    """Every call's "asked" event as supervise logs it: that call has joined its proposal."""
+    from bot_bottle_sidecars.supervise import server
+
+    seen: list[dict] = []
+    original = server._log
+
+    def record(event: str, **fields: object) -> None:
+        if event == "asked":
+            seen.append(fields)
+        original(event, **fields)
+
+    monkeypatch.setattr(server, "_log", record)
+    return seen
+
+
+def wait_until(check, what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+@pytest.fixture
 def bottle(tmp_path) -> Iterator[Bottle]:
     b = Bottle(tmp_path)
     b.queue_dir.mkdir(parents=True)
@@ -382,12 +406,13 @@ def test_without_progress_that_client_would_have_given_up(tmp_path):
         b.stop()
 
 
-def test_asking_the_same_again_joins_the_proposal_or_gets_the_stored_answer(bottle):
+def test_asking_the_same_again_joins_the_proposal_or_gets_the_stored_answer(bottle, asked):
     first, a = in_background(bottle.url, "egress-block", ASK)
     pid = bottle.wait_for_proposal()
     again = {**ASK, "host": "PyPI.org", "justification": "still need it"}
     second, b = in_background(bottle.url, "egress-block", again)
-    time.sleep(0.3)  # let the second call reach its wait; nothing else to observe
+    wait_until(lambda: len(asked) == 2, "the second call")
+    assert [e["new"] for e in asked] == [True, False] and {e["proposal"] for e in asked} == {pid}
     assert bottle.proposals() == [pid]
     bottle.operator.approve(SLUG, pid, reload=bottle.egress_reload)
     first.join(10)
@@ -401,7 +426,7 @@ def test_asking_the_same_again_joins_the_proposal_or_gets_the_stored_answer(bott
     assert [r["host"] for r in bottle.live()] == ["api.github.com", "pypi.org"]
 
 
-def test_a_restart_of_the_server_loses_nothing(bottle):
+def test_a_restart_of_the_server_loses_nothing(bottle, asked):
     thread, call_ = in_background(bottle.url, "egress-block", ASK)
     pid = bottle.wait_for_proposal()
     bottle.stop()  # the sidecar dies: the pending call with it
@@ -410,7 +435,8 @@ def test_a_restart_of_the_server_loses_nothing(bottle):
     bottle.start()
     assert bottle.operator.listing().items[0].proposal.id == pid  # still pending
     thread, call_ = in_background(bottle.url, "egress-block", ASK)  # the agent asks again
-    time.sleep(0.2)
+    wait_until(lambda: len(asked) == 2, "the call after the restart")
+    assert asked[1] == {**asked[1], "proposal": pid, "new": False, "answered": False}
     bottle.operator.approve(SLUG, pid, reload=bottle.egress_reload)
     thread.join(10)
     assert structured(call_.result)["status"] == "approved"
