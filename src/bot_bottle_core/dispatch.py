@@ -125,6 +125,10 @@ class Backend(_Target):
     def attach_argv(self, slug: str, argv: Sequence[str], tty: bool = True) -> list[str]:
         return self._call("attach_argv", slug=slug, argv=argv, tty=tty)
 
+    def wait_stopped(self, slug: str) -> bool:
+        """Block until the bottle stopped; False when this backend cannot tell."""
+        return self._call("wait_stopped", default=False, slug=slug) is not False
+
     def reload_routes(self, slug: str) -> None:
         self._call("reload_routes", slug=slug)
 

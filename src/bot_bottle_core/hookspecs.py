@@ -110,6 +110,18 @@ def attach_argv(slug: str, argv: Sequence[str], tty: bool) -> list[str]:
 
 
 @hookspec
+def wait_stopped(slug: str) -> None:
+    """Block until the running bottle ``slug``'s agent has stopped; return at once when it
+    is not running.
+
+    Targeted, optional. The core runs it in a thread beside the attach command and ends
+    that command when the bottle stopped under it (an operator's ``stop``, an approved
+    image): some engines leave an interactive exec open after its sandbox is gone
+    (gVisor's, when the agent had started child processes).
+    """
+
+
+@hookspec
 def check_boundary(slug: str) -> BoundaryReport:
     """Prove the running bottle ``slug``'s boundary from inside its agent.
 
@@ -309,6 +321,7 @@ KIND_HOOKS: dict[str, frozenset[str]] = {
             "prepare",
             "launch",
             "attach_argv",
+            "wait_stopped",
             "check_boundary",
             "reload_routes",
             "stop",

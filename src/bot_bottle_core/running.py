@@ -8,9 +8,11 @@ and the workspace, snapshots the transcript and prints how to resume.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 
 from . import boundary, launch_record, terminal_identity
@@ -33,15 +35,64 @@ def _parent_ignores_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def run_foreground(argv: Sequence[str]) -> int:
-    with _parent_ignores_sigint():
+# After the bottle is gone, how long the attach command has to end by itself, then to
+# end on SIGTERM, before it is killed.
+ATTACH_GRACE_S = 3.0
+TERM_GRACE_S = 2.0
+
+
+def run_foreground(argv: Sequence[str], gone: Callable[[], bool] | None = None) -> int:
+    """Run the attach command in the foreground; its exit status (128+N for signal N).
+
+    ``gone`` blocks until the bottle stopped (False: cannot tell); then the command is
+    ended if it has not ended by itself, and the terminal is given back as it was.
+    """
+    with _parent_ignores_sigint(), _terminal_kept():
         try:
-            return subprocess.call(list(argv))
+            proc = subprocess.Popen(list(argv))
         except FileNotFoundError as exc:
             raise BotBottleError(
                 f"Cannot run {argv[0]!r} to attach to the bottle ({exc.strerror}). "
                 "Install it and make sure it is on PATH."
             ) from None
+        if gone is not None:
+            threading.Thread(target=_end_when_gone, args=(proc, gone), daemon=True).start()
+        code = proc.wait()
+    return 128 - code if code < 0 else code
+
+
+def _end_when_gone(proc: subprocess.Popen, gone: Callable[[], bool]) -> None:
+    try:
+        if not gone():
+            return
+    except Exception:  # the attach goes on as before; this is only a safety net
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(ATTACH_GRACE_S)
+        return
+    proc.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(TERM_GRACE_S)
+        return
+    proc.kill()
+
+
+@contextlib.contextmanager
+def _terminal_kept() -> Iterator[None]:
+    """An attach ended by a signal cannot restore the terminal mode it set: do it here."""
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd) if os.isatty(fd) else None
+    except (ImportError, OSError, ValueError):
+        saved = None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            with contextlib.suppress(OSError):
+                termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def launch(prepared: Prepared, echo: Echo) -> None:
@@ -68,7 +119,7 @@ def attach(prepared: Prepared) -> int:
     argv = prepared.provider.agent_argv(req.agent, req.mode)
     host_argv = prepared.backend.attach_argv(req.slug, argv, tty=sys.stdin.isatty())
     with terminal_identity.shown(req.agent):
-        return run_foreground(host_argv)
+        return run_foreground(host_argv, gone=lambda: prepared.backend.wait_stopped(req.slug))
 
 
 def settle(prepared: Prepared, store: StateStore, code: int, echo: Echo) -> None:

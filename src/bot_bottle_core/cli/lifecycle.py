@@ -240,6 +240,7 @@ class AttachTarget:
     slug: str
     spec: Agent
     argv: list[str]
+    backend: Backend
 
 
 def attach_target(app: AppContext, slug: str, *, tty: bool) -> AttachTarget:
@@ -251,13 +252,15 @@ def attach_target(app: AppContext, slug: str, *, tty: bool) -> AttachTarget:
     provider = app.plugins.provider(meta.provider)
     spec = attrs.evolve(find_agent(app.config, meta.agent), label=meta.label, color=meta.color)
     argv = provider.agent_argv(spec, "resume")
-    return AttachTarget(slug, spec, backend.attach_argv(slug, argv, tty=tty))
+    return AttachTarget(slug, spec, backend.attach_argv(slug, argv, tty=tty), backend)
 
 
 def attach_foreground(app: AppContext, target: AttachTarget) -> int:
     """Run the attach in this terminal until the agent leaves; its exit status."""
     with launch_record.holding(app.store.path(target.slug)), terminal_identity.shown(target.spec):
-        return running.run_foreground(target.argv)
+        return running.run_foreground(
+            target.argv, gone=lambda: target.backend.wait_stopped(target.slug)
+        )
 
 
 @click.command()

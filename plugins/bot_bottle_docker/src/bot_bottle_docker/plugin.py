@@ -7,6 +7,7 @@ the hooks that need them: loading this plugin, `is_available` and
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -86,6 +87,17 @@ def check_boundary(slug: str) -> BoundaryReport:
 def attach_argv(slug: str, argv: Sequence[str], tty: bool) -> list[str]:
     # The one place the docker CLI is used: an interactive exec needs its TTY handling.
     return ["docker", "exec", "-it" if tty else "-i", names.agent_container(slug), *argv]
+
+
+@hookimpl
+def wait_stopped(slug: str) -> None:
+    import docker
+
+    from . import engine
+
+    with engine.connected() as c, contextlib.suppress(docker.errors.NotFound):
+        # No timeout: this waits as long as the session lasts, in a thread of its own.
+        c.api.wait(names.agent_container(slug), timeout=None, condition="not-running")
 
 
 @hookimpl
