@@ -14,15 +14,13 @@ egress, which injects the real key, and nothing leaves the machine.
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import sys
 import uuid
 
 import pytest
+from claude_session import cli_terminal, exit_claude, messages, say, script
 from fake_internet import BottleEnv, launched_bottle, slug_from, wait_for
-from terminal import Terminal
+from terminal import Terminal, screen_text
 
 pytestmark = pytest.mark.docker
 
@@ -49,13 +47,6 @@ QUESTIONS = (
     "Selectloginmethod",
     "Pressentertocontinue",
 )
-ESCAPES = re.compile(
-    rb"\x1b(\[[0-9;?>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-B]|[78=>])"
-)
-
-
-def screen_text(raw: bytes) -> str:
-    return re.sub(r"\s+", "", ESCAPES.sub(b"", raw).decode(errors="replace"))
 
 
 @pytest.fixture
@@ -93,26 +84,6 @@ def test_claude_starts_asking_nothing_with_its_label_in_the_status_line(claude_e
             assert KEY not in result.output.decode(errors="replace"), probe
         env_out = bottle.agent.exec_run(["env"]).output.decode()
         assert "ANTHROPIC_API_KEY=bot-bottle-placeholder" in env_out
-
-
-def script(upstream, *turns: dict) -> None:
-    """Add turns to the scripted model's script (see fake_upstream/fake_anthropic.py)."""
-    path = upstream.log.parent / "anthropic-script.json"
-    old = json.loads(path.read_text()) if path.exists() else []
-    path.write_text(json.dumps(old + list(turns)))
-    path.chmod(0o644)
-
-
-def messages(upstream, needle: str) -> list[dict]:
-    """The conversation's requests (not claude's side requests) holding ``needle``."""
-    rows = map(json.loads, upstream.log.read_text().splitlines())
-    return [
-        r
-        for r in rows
-        if r["path"].startswith("/v1/messages")
-        and needle in r["body"]
-        and json.loads(r["body"]).get("tools")
-    ]
 
 
 def claude_p(bottle, prompt: str) -> str:
@@ -169,21 +140,6 @@ def test_a_scripted_tool_call_runs_in_the_bottle_and_meets_egress(
     assert f'\\"path\\": \\"/{m}-allowed\\"' in body, body[-3000:]
     # ... and the refused one came back as egress's explanation.
     assert "request denied" in body and "unrouted.example.test" in body, body[-3000:]
-
-
-def cli_terminal(claude_env, *args: str) -> Terminal:
-    """``bot-bottle ARGS`` on a real pseudo-terminal, as a user types it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_")}
-    env.update(claude_env.env, TERM="xterm-256color")
-    argv = [sys.executable, "-m", "bot_bottle_core", *args]
-    return Terminal(argv, env, claude_env.home)
-
-
-def say(term: Terminal, text: str) -> None:
-    """Type a prompt into claude's input box and send it."""
-    os.write(term.fd, text.encode())
-    term.expect(text[-12:], timeout=30)  # echoed into the input box
-    os.write(term.fd, b"\r")
 
 
 def kill_agent(docker_client, slug: str) -> None:
@@ -246,10 +202,7 @@ def test_start_and_resume_in_a_terminal_continue_the_conversation(
         term.expect("bob (coder)", timeout=180)
         say(term, f"recall {m}")
         term.expect(f"recalled {m}", timeout=120)
-        os.write(term.fd, b"/exit")
-        term.expect("/exit", timeout=30)
-        os.write(term.fd, b"\r")
-        assert term.wait() == 0, term.tail()
+        exit_claude(term)
     finally:
         term.close()
         if docker_client.containers.list(filters={"label": f"bot-bottle.slug={slug}"}):
@@ -278,10 +231,7 @@ def test_resume_without_a_transcript_starts_a_fresh_session(claude_env, docker_c
         term.expect("\x1b]0;bob (coder)\x07", timeout=180)
         term.expect("bob (coder)", timeout=180)
         assert "Noconversationfound" not in screen_text(term.seen)
-        os.write(term.fd, b"/exit")
-        term.expect("/exit", timeout=30)
-        os.write(term.fd, b"\r")
-        assert term.wait() == 0, term.tail()
+        exit_claude(term)
     finally:
         term.close()
         if slug and docker_client.containers.list(filters={"label": f"bot-bottle.slug={slug}"}):
