@@ -240,3 +240,50 @@ def test_an_approved_image_stops_the_bottle_and_resume_builds_it(
         agent = docker_client.containers.get(f"bb-{slug}-agent")
         got = agent.exec_run(["cat", "/usr/local/share/added-package"])
         assert got.exit_code == 0 and got.output.decode().strip() == f"added-package {m}"
+
+
+def test_the_bundle_killed_with_a_proposal_pending_loses_nothing(
+    bottle_env, docker_client, upstream
+):
+    """SIGKILL of the sidecar bundle while the agent waits: the proposal survives on the
+    host; after the bundle restarts the agent asks again and joins the same proposal;
+    the one approval is applied once (one route, one audit line) and the retry passes."""
+    m = uuid.uuid4().hex[:10]
+    env = bottle_env
+    with launched_bottle(env, docker_client) as bottle:
+        slug, agent = bottle.slug, bottle.agent
+        put_client(agent)
+        ask = {"host": HOST, "justification": f"after the crash {m}"}
+        thread, out = ask_in_background(agent, ask, f"https://{HOST}/unused-{m}")
+        pid = pending(env, slug, out)
+        bottle.sidecars.kill()  # SIGKILL: nothing is flushed on the way down
+        thread.join(60)
+        assert not thread.is_alive() and "result" not in out, out  # the call died with it
+        listed = json.loads(env.run("supervise", "list", "--json").stdout)
+        assert [p["id"] for p in listed if p["slug"] == slug] == [pid]  # still pending
+
+        bottle.sidecars.start()
+        probe = ["python3", "/opt/agent_mcp.py", "list-egress-routes", "{}"]
+        wait_for(lambda: agent.exec_run(probe).exit_code == 0, "supervise after the restart")
+        thread, out = ask_in_background(agent, ask, f"https://{HOST}/after-{m}")
+        wait_for(
+            lambda: '"new": false' in bottle.sidecars.logs(stderr=False).decode(),
+            "the second call joining the pending proposal",
+        )
+        r = env.run("supervise", "approve", slug, pid, "--notes", f"once {m}")
+        assert r.returncode == 0, r.stderr
+        thread.join(60)
+        result = json.loads(out["result"]["content"][0]["text"])
+        assert result["status"] == "approved" and result["proposal"] == pid, result
+        assert out["retry_status"] == 200 and requests_with(upstream, f"after-{m}")
+        # Asked a third time: the stored answer at once, no new proposal, no second merge.
+        thread, out = ask_in_background(agent, ask, f"https://{HOST}/again-{m}")
+        thread.join(60)
+        result = json.loads(out["result"]["content"][0]["text"])
+        assert result["status"] == "approved" and result["proposal"] == pid, result
+        live = json.loads(env.run("routes", "show", slug, "--json").stdout)["routes"]
+        queue = Path(env.env["BOT_BOTTLE_HOME"]) / "queue" / slug
+        assert [p.name for p in queue.glob("*.proposal.json")] == [f"{pid}.proposal.json"]
+    assert [r["host"] for r in live].count(HOST) == 1, live
+    mine = [e for e in json.loads(env.run("audit", "--json").stdout) if e["slug"] == slug]
+    assert [(e["action"], e["proposal"]) for e in mine] == [("approve", pid)]
