@@ -1,0 +1,95 @@
+"""The mirror's pre-receive hook: check every pushed ref, then push upstream.
+
+The mirror's refs move only when this exits 0, so they only ever hold what the
+upstream accepted. What is refused is said on stderr, which the agent's
+``git push`` shows as ``remote:`` lines.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from . import journal, upstream
+from .config import ConfigError, GateRepo, load_config
+from .rules import Update, Verdict, check, parse_updates
+
+ENV_REPO = "BOT_BOTTLE_GIT_GATE_REPO"
+SAY = "bot-bottle git-gate"
+
+
+def _is_ancestor(old: str, new: str) -> bool:
+    r = subprocess.run(["git", "merge-base", "--is-ancestor", old, new], capture_output=True)
+    return r.returncode == 0
+
+
+def _new_paths(new: str) -> list[str]:
+    """Paths changed by the commits of ``new`` the mirror (the upstream) does not have."""
+    r = subprocess.run(
+        [
+            "git",
+            "log",
+            "--format=",
+            "--name-only",
+            "-z",
+            "--diff-merges=combined",
+            "--no-renames",
+            new,
+            "--not",
+            "--all",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    return [
+        p for p in r.stdout.decode(errors="surrogateescape").replace("\n", "\0").split("\0") if p
+    ]
+
+
+def decide(repo: GateRepo, updates: list[Update]) -> list[Verdict]:
+    if repo.read_only:
+        return [Verdict(False, "read_only", "this repository is read-only here")] * len(updates)
+    return [check(repo, u, _is_ancestor, _new_paths) for u in updates]
+
+
+def main() -> int:
+    name = os.environ.get(ENV_REPO, "")
+    try:
+        repo = load_config().repos[name]
+    except (ConfigError, KeyError) as exc:
+        print(f"{SAY}: cannot check this push: {exc}", file=sys.stderr)
+        return 1
+    updates = parse_updates(sys.stdin.read())
+    with upstream.locked(name):
+        verdicts = decide(repo, updates)
+        refused = [(u, v) for u, v in zip(updates, verdicts, strict=True) if not v.allowed]
+        for u, v in refused:
+            print(f"{SAY}: refused {u.ref}: {v.reason} (rule: {v.rule})", file=sys.stderr)
+        if refused:
+            for u, v in zip(updates, verdicts, strict=True):
+                verdict = "deny" if not v.allowed else "not-pushed"
+                _log(name, u, verdict, v.rule or "another ref in this push was refused")
+            return 1
+        try:
+            upstream.push(repo, [(u.old, u.new, u.ref) for u in updates])
+        except upstream.UpstreamError as exc:
+            print(f"{SAY}: the upstream refused the push:", file=sys.stderr)
+            for line in str(exc).splitlines():
+                print(f"{SAY}:   {line}", file=sys.stderr)
+            for u in updates:
+                _log(name, u, "upstream-refused", str(exc)[-500:])
+            return 1
+    for u in updates:
+        _log(name, u, "allow", None)
+    return 0
+
+
+def _log(name: str, u: Update, verdict: str, rule: str | None) -> None:
+    journal.record(
+        "push", echo=False, repo=name, ref=u.ref, old=u.old, new=u.new, verdict=verdict, rule=rule
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
