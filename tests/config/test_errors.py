@@ -114,6 +114,17 @@ CASES = [
         "'https' URLs are not supported",
     ),
     (
+        "git-empty-protected-path",
+        _bottle(
+            "git:\n  repos:\n    - {name: app, upstream: 'git@h.example.com:a.git', "
+            "identity: k, protected_paths: ['.github/**', '/']}"
+        ),
+        {},
+        "manifest",
+        "bottles.web.git.repos[0].protected_paths[1]",
+        "must name a path inside the repository",
+    ),
+    (
         "agent-missing-bottle",
         _bottle("env: {}"),
         {"bob": "---\nbottle: api\n---\n"},

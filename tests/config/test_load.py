@@ -53,6 +53,8 @@ bottles:
           upstream: ssh://git@git.example.com:2222/acme/app.git
           identity: keys/deploy
           protected_branches: [main, release]
+          protected_paths: [".github/workflows/**"]
+          allow_force_push: true
         - name: lib.core
           upstream: git@github.com:acme/lib.git
           provisioned_key:
@@ -128,6 +130,8 @@ def test_full_manifest_loads_every_field(cfg):
                         upstream="ssh://git@git.example.com:2222/acme/app.git",
                         identity=base / "keys/deploy",
                         protected_branches=("main", "release"),
+                        protected_paths=(".github/workflows/**",),
+                        allow_force_push=True,
                     ),
                     GitRepo(
                         name="lib.core",

@@ -173,6 +173,9 @@ class GitRepo:
     identity: Path | None = None
     provisioned_key: ProvisionedKey | None = None
     protected_branches: tuple[str, ...] = ()
+    # Globs (``**`` spans directories) no pushed commit may touch, e.g. CI workflows.
+    protected_paths: tuple[str, ...] = ()
+    allow_force_push: bool = False
 
     @property
     def upstream_host_port(self) -> str:

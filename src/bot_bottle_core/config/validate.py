@@ -224,6 +224,16 @@ def _check_repo(repo: GitRepo, file: Path, path: str, problems: list[Problem]) -
                     f"branch name {quote(branch)} must be one non-empty word",
                 )
             )
+    for j, pattern in enumerate(repo.protected_paths):
+        if not pattern.strip("/ ") or _has_control(pattern):
+            problems.append(
+                Problem(
+                    file,
+                    join_index(join_key(path, "protected_paths"), j),
+                    f"path pattern {quote(pattern)} must name a path inside the repository, "
+                    "like '.github/workflows/**'",
+                )
+            )
     return attrs.evolve(repo, identity=identity)
 
 
