@@ -129,6 +129,8 @@ class PrepareRequest:
     tokens: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     mode: AgentMode = "fresh"
     skills: tuple[Skill, ...] = ()
+    # Private keys of the git repos, by repo name: for the git gate only.
+    git_keys: Mapping[str, str] = attrs.field(factory=dict, repr=False)
 
     @property
     def sidecar_dir(self) -> Path:

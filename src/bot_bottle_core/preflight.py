@@ -7,6 +7,7 @@ credential placeholder) stay out, and routes show the auth scheme only.
 from __future__ import annotations
 
 from .config import Route
+from .git_gate import gate_rows
 from .preparation import Prepared
 
 
@@ -40,7 +41,7 @@ def render_preflight(p: Prepared) -> str:
     ]
     rows += [(k, [v]) for k, v in plan.details.items()]
     rows.append(("egress", [describe_route(r) for r in req.routes] or ["(none: all denied)"]))
-    git = [f"{r.name} → {r.upstream_host_port}" for r in req.bottle.git.repos]
+    git = gate_rows(req.bottle.git.repos)
     rows.append(("git", git or ["(none)"]))
     rows.append(("env", [", ".join(p.visible_env) or "(none)"]))
     if req.skills:

@@ -16,6 +16,7 @@ from pathlib import Path
 import attrs
 from bot_bottle_sidecars.routes import Lease, check_route
 
+from . import git_gate
 from .config import Agent, Bottle, Config, Route
 from .dispatch import Backend, Plugins, Provider
 from .errors import BotBottleError
@@ -201,6 +202,7 @@ def prepare_bottle(
     env = tuple(EnvVar(k, v) for k, v in resolved.values.items()) + auth.env
     dockerfile = pick_dockerfile(state_dir, bottle, provider)
     skills = read_skills(agent.skills, config.skills)  # before anything is written
+    git_keys = git_gate.identity_keys(bottle.git.repos, bottle.name)
     meta = Metadata(
         slug=slug,
         agent=agent.name,
@@ -228,7 +230,9 @@ def prepare_bottle(
         tokens=tokens,
         mode=mode,
         skills=skills,
+        git_keys=git_keys,
     )
     write_routes(request.sidecar_dir, routes, leases)
+    git_gate.write_gate_config(request.sidecar_dir, bottle.git.repos)
     plan = backend.prepare(request)
     return Prepared(request=request, plan=plan, backend=backend, provider=provider)

@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
-from . import boundary, launch_record, terminal_identity
+from . import boundary, git_gate, launch_record, terminal_identity
 from .errors import BotBottleError
 from .pause_hook import pausing
 from .preparation import Prepared
@@ -100,7 +100,7 @@ def launch(prepared: Prepared, echo: Echo) -> None:
     req = prepared.request
     steps = prepared.provider.provision_steps(
         req.agent, supervise_url=prepared.plan.supervise_url, skills=req.skills
-    )
+    ) + git_gate.agent_steps(req.bottle.git.repos, prepared.provider.agent_guest_home())
     # Before anything exists: a launch killed from here on is told apart from
     # one still under way (see launch_record).
     launch_record.begin(req.state_dir)

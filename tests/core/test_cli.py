@@ -70,7 +70,14 @@ def test_the_demo_names_its_missing_token(paper):
     assert paper.state_entries() == []
 
 
+KEY_BODY = "b3BlbnNzaC1rZXktdjEAAAAAB-not-a-real-key-but-secret-all-the-same"
+
+
 def write_secret_config(bb):
+    bb.write(
+        "keys/deploy",
+        f"-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_BODY}\n-----END OPENSSH PRIVATE KEY-----\n",
+    )
     bb.manifest(
         f"""
         bottles:
@@ -87,7 +94,8 @@ def write_secret_config(bb):
               repos:
                 - name: app
                   upstream: ssh://git@git.example.test:2222/me/app.git
-                  identity: ~/.ssh/id_ed25519
+                  identity: keys/deploy
+                  protected_branches: [main]
         """
     )
     bb.agent(
@@ -112,11 +120,11 @@ def test_preflight_shows_names_never_values_for_any_provider(paper, agent, route
     assert r.code == 0, r.err
     assert "api.github.com /repos/me/app/ [auth:Bearer]" in r.out
     assert route in r.out
-    assert "app → git.example.test:2222" in r.out
+    assert "app → git-gate → git.example.test:2222 [protected: main]" in r.out
     assert r.has_row("env", "DB_PASSWORD, GH_TOKEN")
     assert hidden not in r.out
     for text in (r.out, r.err):
-        assert SECRET not in text and LITERAL_SECRET not in text
+        assert SECRET not in text and LITERAL_SECRET not in text and KEY_BODY not in text
     assert paper.state_entries() == []
 
 
@@ -447,3 +455,26 @@ def test_cleanup_leaves_a_launch_under_way_alone_before_the_backend_lists_it(hal
     assert "demo-yyyyy is still starting" in r.err and "Traceback" not in r.err
     r = halfway.run("cleanup", "--yes")
     assert (halfway.home / "state" / "demo-yyyyy").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "No such file or directory"),
+        ("ssh-ed25519 AAAAC3Nz... me@host\n", "is not a private key"),
+    ],
+    ids=["missing", "public-key"],
+)
+def test_a_repo_identity_that_cannot_be_used_is_refused_before_anything_exists(
+    paper, content, fragment
+):
+    write_secret_config(paper)
+    key = paper.home / "keys" / "deploy"
+    if content is None:
+        key.unlink()
+    else:
+        key.write_text(content)
+    env = {"HOST_GH": "x", "HOST_CLAUDE": "x"}
+    r = paper.run("start", "coder", "--dry-run", "--backend", "paper", env=env)
+    assert r.code == 1 and "repo 'app'" in r.err and fragment in r.err, r.err
+    assert "Traceback" not in r.err and paper.state_entries() == []
