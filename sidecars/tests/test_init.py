@@ -171,7 +171,7 @@ def test_parse_names(value, names):
     assert init_mod.parse_names(value) == names
 
 
-@pytest.mark.parametrize("value", ["git-gate", "egress,egress", "EGRESS"])
+@pytest.mark.parametrize("value", ["git_gate", "egress,egress", "EGRESS"])
 def test_parse_names_rejects(value):
     with pytest.raises(ValueError):
         init_mod.parse_names(value)
@@ -185,5 +185,14 @@ def test_supervise_is_a_daemon_that_never_sees_the_tokens():
         "BOT_BOTTLE_TOKEN_SLOTS": '{"GH": ["a.test"]}',
         "X": "1",
     }
+    argv = init_mod.DAEMONS["supervise"]({"BOT_BOTTLE_SUPERVISE_PYTHON": "/nonexistent/python"})
+    assert argv[1:] == ["-m", "bot_bottle_sidecars.supervise"]
+
+
+def test_each_secret_reaches_only_the_daemon_that_uses_it():
+    env = {"BOT_BOTTLE_SECRET_GH": "tok", "BOT_BOTTLE_GIT_KEY_app": "key", "X": "1"}
+    assert init_mod.daemon_env("egress", env) == {"BOT_BOTTLE_SECRET_GH": "tok", "X": "1"}
+    assert init_mod.daemon_env("git-gate", env) == {"BOT_BOTTLE_GIT_KEY_app": "key", "X": "1"}
+    assert init_mod.daemon_env("supervise", env) == {"X": "1"}
     argv = init_mod.DAEMONS["supervise"]({"BOT_BOTTLE_SUPERVISE_PYTHON": "/nonexistent/python"})
     assert argv[1:] == ["-m", "bot_bottle_sidecars.supervise"]

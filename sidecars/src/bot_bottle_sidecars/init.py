@@ -46,19 +46,27 @@ def _supervise_command(env: Mapping[str, str]) -> list[str]:
     return [python, "-m", "bot_bottle_sidecars.supervise"]
 
 
-# name -> argv builder. git-gate joins here.
+def _git_gate_command(env: Mapping[str, str]) -> list[str]:
+    return [sys.executable, "-m", "bot_bottle_sidecars.git_gate"]
+
+
+# name -> argv builder.
 DAEMONS: dict[str, Callable[[Mapping[str, str]], list[str]]] = {
     "egress": _egress_command,
     "supervise": _supervise_command,
+    "git-gate": _git_gate_command,
 }
-# Daemons that see the tokens (BOT_BOTTLE_SECRET_*): only the one that sends them.
-SEES_TOKENS = frozenset({"egress"})
+# Which daemon may see which secrets: the tokens (BOT_BOTTLE_SECRET_*) only the one that
+# sends them, the git keys (BOT_BOTTLE_GIT_KEY_*) only the one that pushes with them.
+SECRETS = {layout.ENV_TOKEN_PREFIX: "egress", layout.ENV_GIT_KEY_PREFIX: "git-gate"}
 
 
 def daemon_env(name: str, env: Mapping[str, str]) -> dict[str, str]:
-    if name in SEES_TOKENS:
-        return dict(env)
-    return {k: v for k, v in env.items() if not k.startswith(layout.ENV_TOKEN_PREFIX)}
+    return {
+        k: v
+        for k, v in env.items()
+        if all(not k.startswith(prefix) or owner == name for prefix, owner in SECRETS.items())
+    }
 
 
 def _say(message: str) -> None:

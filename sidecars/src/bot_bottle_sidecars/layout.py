@@ -74,6 +74,13 @@ SUPERVISE_PYTHON = "/opt/supervise/bin/python"
 SUPERVISE_READY_FILE = f"{RUN_DIR}/supervise.ready"
 DEFAULT_PROGRESS_S = 15.0  # claude idles an HTTP MCP call out after about five minutes
 
+# ---- git-gate
+GIT_GATE_PORT = 80  # the agent's git uses http://git-gate/<name>.git
+GIT_GATE_CONFIG = f"{CONFIG_DIR}/git-gate.json"  # repos and rules; no key in it
+GIT_GATE_READY_FILE = f"{RUN_DIR}/git-gate.ready"
+GIT_GATE_LOG = f"{LOG_DIR}/git-gate.jsonl"  # every fetch and pushed ref, kept on the host
+GIT_GATE_STATE = f"{STATE_DIR}/git-gate"  # mirrors, keys, known hosts: never a mount
+
 # ---- environment understood by the bundle
 ENV_SIDECARS = "BOT_BOTTLE_SIDECARS"  # comma list of daemons to start; default "egress"
 ENV_UPSTREAM_CA = "BOT_BOTTLE_UPSTREAM_CA"  # file with extra CAs to trust upstream (corporate CA)
@@ -94,6 +101,13 @@ ENV_SUPERVISE_QUEUE = "BOT_BOTTLE_SUPERVISE_QUEUE"  # override QUEUE_DIR
 ENV_SUPERVISE_PROGRESS = "BOT_BOTTLE_SUPERVISE_PROGRESS"  # seconds between progress notes
 ENV_SUPERVISE_PYTHON = "BOT_BOTTLE_SUPERVISE_PYTHON"  # override SUPERVISE_PYTHON
 ENV_SUPERVISE_READY_FILE = "BOT_BOTTLE_SUPERVISE_READY_FILE"  # override SUPERVISE_READY_FILE
+ENV_GIT_KEY_PREFIX = "BOT_BOTTLE_GIT_KEY_"  # + repo name: its private key (git-gate only)
+ENV_GIT_GATE_LISTEN_HOST = "BOT_BOTTLE_GIT_GATE_LISTEN_HOST"  # default 127.0.0.1
+ENV_GIT_GATE_PORT = "BOT_BOTTLE_GIT_GATE_PORT"  # default 80
+ENV_GIT_GATE_CONFIG = "BOT_BOTTLE_GIT_GATE_CONFIG"  # override GIT_GATE_CONFIG
+ENV_GIT_GATE_LOG = "BOT_BOTTLE_GIT_GATE_LOG"  # fetch/push journal file; unset: stdout only
+ENV_GIT_GATE_STATE = "BOT_BOTTLE_GIT_GATE_STATE"  # override GIT_GATE_STATE
+ENV_GIT_GATE_READY_FILE = "BOT_BOTTLE_GIT_GATE_READY_FILE"  # override GIT_GATE_READY_FILE
 ENV_INIT_GRACE = "BOT_BOTTLE_INIT_GRACE"  # seconds the init waits for children to stop (default 8)
 
 DEFAULT_SIDECARS = ("egress",)

@@ -43,6 +43,11 @@ def sidecar_env(
         layout.ENV_EGRESS_DECISIONS: layout.EGRESS_DECISIONS,
         **layout.token_environment(slots, request.tokens),
     }
+    if request.bottle.git.repos:
+        env[layout.ENV_GIT_GATE_LISTEN_HOST] = listen_host
+        env[layout.ENV_GIT_GATE_LOG] = layout.GIT_GATE_LOG
+        # Each repo's key, for the gate alone (the bundle's init gives it no other daemon).
+        env.update({f"{layout.ENV_GIT_KEY_PREFIX}{n}": k for n, k in request.git_keys.items()})
     if opts.extra_hosts:
         # Egress resolves other names itself and refuses private answers; the
         # operator's fixed names are pins it dials as given.

@@ -46,9 +46,14 @@ AGENT_CA = "/usr/local/share/ca-certificates/bot-bottle-egress.crt"
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 WORKSPACE = "/workspace"
 READY_TIMEOUT_S = 60.0
-# Daemons the bundle runs (git-gate joins later).
+# Daemons the bundle runs; git-gate too when the bottle has repos.
 SIDECARS = "egress,supervise"
+GIT_GATE = "git-gate"
 SIDECARS_MEMORY = "512m"
+
+
+def daemons(request: PrepareRequest) -> str:
+    return f"{SIDECARS},{GIT_GATE}" if request.bottle.git.repos else SIDECARS
 
 
 @attrs.define
@@ -91,12 +96,17 @@ def agent_env(request: PrepareRequest) -> dict[str, str]:
     return env
 
 
-def _wait_ready(container: Container, progress: Progress, then: str = "true") -> str:
+def _wait_ready(
+    container: Container, progress: Progress, then: str = "true", *, git_gate: bool = False
+) -> str:
     """Poll (with backoff) until egress says it is ready, or fail with its logs.
 
     The exec that finds it ready also runs the shell snippet ``then``; its output
     is returned.
     """
+    ready_files = [EGRESS_READY, layout.SUPERVISE_READY_FILE]
+    if git_gate:
+        ready_files.append(layout.GIT_GATE_READY_FILE)
     deadline = time.monotonic() + READY_TIMEOUT_S
     delay = 0.05
     while True:
@@ -107,7 +117,7 @@ def _wait_ready(container: Container, progress: Progress, then: str = "true") ->
                 f"The sidecar bundle {container.name} stopped while starting "
                 f"(status {container.status}). Its last output:\n{logs}"
             )
-        ready = f"test -f {EGRESS_READY} && test -f {layout.SUPERVISE_READY_FILE}"
+        ready = " && ".join(f"test -f {f}" for f in ready_files)
         probe = container.exec_run(["sh", "-c", f"{ready} || exit 1; {then}"])
         if probe.exit_code == 0:
             return probe.output.decode(errors="replace")
@@ -253,7 +263,9 @@ def _sidecars(
         labels=names.labels(
             slug, request.agent.name, names.ROLE_SIDECARS, request.agent.label, request.home_id
         ),
-        environment=sidecar_env(request, opts, daemons=SIDECARS, listen_host=nets.egress_ip),
+        environment=sidecar_env(
+            request, opts, daemons=daemons(request), listen_host=nets.egress_ip
+        ),
         volumes=volumes,
         network=nets.outbound,
         extra_hosts=dict(opts.extra_hosts) or None,
@@ -377,7 +389,9 @@ def launch(
         volume = _workspace_volume(client, request, undo)
         progress("starting sidecars")
         bundle = _sidecars(client, request, sidecars_image, nets, opts, undo)
-        probed = _wait_ready(bundle, progress, then=ipv6.PROBE)
+        probed = _wait_ready(
+            bundle, progress, then=ipv6.PROBE, git_gate=bool(request.bottle.git.repos)
+        )
         progress(f"starting agent ({plan.runtime})")
         sysctls = ipv6.agent_sysctls(ipv6.kernel_has_ipv6(probed))
         agent = _agent(client, request, plan, nets.internal, volume, sysctls, undo)

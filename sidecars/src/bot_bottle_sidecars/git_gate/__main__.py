@@ -6,14 +6,9 @@ import os
 import signal
 import sys
 
+from .. import layout
 from .config import ConfigError, load_config
 from .upstream import UpstreamError
-
-ENV_LISTEN_HOST = "BOT_BOTTLE_GIT_GATE_LISTEN_HOST"
-ENV_PORT = "BOT_BOTTLE_GIT_GATE_PORT"
-ENV_READY_FILE = "BOT_BOTTLE_GIT_GATE_READY_FILE"
-DEFAULT_PORT = 80
-READY_FILE = "/run/bot-bottle/git-gate.ready"
 
 
 def main() -> int:
@@ -24,9 +19,9 @@ def main() -> int:
         config = load_config()
         serve(
             config,
-            os.environ.get(ENV_LISTEN_HOST, "127.0.0.1"),
-            int(os.environ.get(ENV_PORT, DEFAULT_PORT)),
-            os.environ.get(ENV_READY_FILE, READY_FILE),
+            os.environ.get(layout.ENV_GIT_GATE_LISTEN_HOST, "127.0.0.1"),
+            int(os.environ.get(layout.ENV_GIT_GATE_PORT, layout.GIT_GATE_PORT)),
+            os.environ.get(layout.ENV_GIT_GATE_READY_FILE, layout.GIT_GATE_READY_FILE),
         )
     except (ConfigError, UpstreamError, OSError) as exc:
         print(f"git-gate: {exc}", file=sys.stderr)

@@ -15,9 +15,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CONFIG_FILE = "/etc/bot-bottle/git-gate.json"
-ENV_CONFIG = "BOT_BOTTLE_GIT_GATE_CONFIG"
-ENV_KEY_PREFIX = "BOT_BOTTLE_GIT_KEY_"
+from .. import layout
+
+CONFIG_FILE = layout.GIT_GATE_CONFIG
+ENV_CONFIG = layout.ENV_GIT_GATE_CONFIG
+ENV_KEY_PREFIX = layout.ENV_GIT_KEY_PREFIX
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 

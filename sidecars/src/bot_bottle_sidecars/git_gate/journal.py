@@ -8,7 +8,9 @@ import os
 import sys
 import time
 
-ENV_LOG = "BOT_BOTTLE_GIT_GATE_LOG"
+from .. import layout
+
+ENV_LOG = layout.ENV_GIT_GATE_LOG
 
 
 def record(event: str, *, echo: bool = True, **fields: object) -> None:

@@ -16,10 +16,11 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .config import GateConfig, GateRepo
+from .. import layout
+from .config import ENV_KEY_PREFIX, GateConfig, GateRepo
 
-ENV_STATE = "BOT_BOTTLE_GIT_GATE_STATE"
-STATE_DIR = "/var/lib/bot-bottle/git-gate"  # the sidecar user's own, not a mount
+ENV_STATE = layout.ENV_GIT_GATE_STATE
+STATE_DIR = layout.GIT_GATE_STATE
 TIMEOUT_S = 600  # a clone of a large repo over a slow link
 
 # No transport but SSH (and local paths, which only the operator's config can name):
@@ -72,7 +73,7 @@ def ssh_command(name: str) -> str:
 
 
 def git_env(name: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_BOTTLE_GIT_KEY_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_KEY_PREFIX)}
     env.update(
         GIT_SSH_COMMAND=ssh_command(name),
         GIT_TERMINAL_PROMPT="0",
@@ -101,7 +102,7 @@ def prepare(config: GateConfig, hooks_python: str = sys.executable) -> None:
     keys = state_dir() / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
     for name in config.repos:
-        key = os.environ.get(f"BOT_BOTTLE_GIT_KEY_{name}")
+        key = os.environ.get(f"{ENV_KEY_PREFIX}{name}")
         if key:
             path = key_file(name)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

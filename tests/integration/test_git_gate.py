@@ -1,0 +1,180 @@
+"""The git gate end to end: real git in the agent, the real gate in the sidecar bundle,
+real git over real SSH to an upstream container (sshd + git). The agent holds no key,
+uses its ordinary upstream URL, and reaches the upstream only through the gate."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from bot_bottle_docker import images
+from fake_internet import BottleEnv, launched_bottle, wait_for
+
+pytestmark = pytest.mark.docker
+
+HERE = Path(__file__).parent / "git_upstream"
+GIT_HOST = "git.example.test"
+UPSTREAM = f"ssh://git@{GIT_HOST}/srv/git/app.git"
+ID = "GIT_AUTHOR_NAME=a GIT_AUTHOR_EMAIL=a@x.test GIT_COMMITTER_NAME=a GIT_COMMITTER_EMAIL=a@x.test"
+
+
+@pytest.fixture(scope="module")
+def git_upstream(docker_client, base_image, upstream, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("git-upstream")
+    key = tmp / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    (tmp / "keys").mkdir()
+    (tmp / "keys" / "authorized_keys").write_text((tmp / "id_ed25519.pub").read_text())
+    digest = hashlib.sha256(
+        b"".join(p.read_bytes() for p in sorted(HERE.iterdir())) + base_image.encode()
+    ).hexdigest()[:12]
+    tag = f"bot-bottle-test/git-upstream:{digest}"
+    images.build(
+        docker_client,
+        tag=tag,
+        context=HERE,
+        dockerfile=HERE / "Dockerfile",
+        base_image=base_image,
+        progress=lambda line: None,
+    )
+    container = docker_client.containers.run(
+        tag,
+        name=f"bbtest-git-{uuid.uuid4().hex[:8]}",
+        network=upstream.network,
+        volumes={str(tmp / "keys"): {"bind": "/keys", "mode": "ro"}},
+        labels={"bot-bottle.test": "1"},
+        detach=True,
+    )
+    try:
+        wait_for(lambda: b"Server listening" in container.logs(), "the git upstream's sshd")
+        container.reload()
+        ip = container.attrs["NetworkSettings"]["Networks"][upstream.network]["IPAddress"]
+        yield container, ip, key
+    finally:
+        container.remove(force=True)
+
+
+@pytest.fixture(scope="module")
+def gate_env(git_upstream, upstream, base_image, tmp_path_factory) -> BottleEnv:
+    _, ip, key = git_upstream
+    env = BottleEnv(tmp_path_factory.mktemp("bb-git-home"), upstream, base_image)
+    with (env.home / "manifest.yaml").open("a") as f:
+        f.write(
+            "  gitb:\n"
+            "    git:\n"
+            "      repos:\n"
+            "        - name: app\n"
+            f"          upstream: {UPSTREAM}\n"
+            f"          identity: {key}\n"
+            "          protected_branches: [main]\n"
+            "          protected_paths: ['.github/workflows/**']\n"
+        )
+    (env.home / "agents" / "coder.md").write_text("---\nbottle: gitb\nprovider: shell\n---\n")
+    env.env["BOT_BOTTLE_DOCKER_EXTRA_HOSTS"] += f",{GIT_HOST}={ip}"
+    return env
+
+
+@pytest.fixture(scope="module")
+def bottle(gate_env, docker_client):
+    with launched_bottle(gate_env, docker_client, agent="coder") as b:
+        yield b
+
+
+def sh(bottle, script: str) -> tuple[int, str]:
+    r = bottle.agent.exec_run(["sh", "-c", f"export {ID}; cd /workspace && {script}"])
+    return r.exit_code, r.output.decode(errors="replace")
+
+
+def upstream_ref(git_upstream, ref: str) -> str:
+    container, _, _ = git_upstream
+    r = container.exec_run(
+        ["git", "-C", "/srv/git/app.git", "rev-parse", "-q", "--verify", ref], user="git"
+    )
+    return r.output.decode().strip() if r.exit_code == 0 else ""
+
+
+@pytest.fixture(scope="module")
+def cloned(bottle):
+    code, out = sh(bottle, f"git clone -q {UPSTREAM} app && cat app/README")
+    assert code == 0 and "hello" in out, out
+    return bottle
+
+
+def test_clone_by_the_upstream_url_goes_through_the_gate(cloned):
+    code, out = sh(cloned, "git -C app remote get-url origin && git -C app log --oneline")
+    assert code == 0 and "first" in out, out
+    code, out = sh(cloned, f"git ls-remote --get-url {UPSTREAM}")
+    assert out.strip() == "http://git-gate/app.git", out
+
+
+def test_a_feature_branch_arrives_upstream(cloned, git_upstream, gate_env):
+    m = uuid.uuid4().hex[:8]
+    code, out = sh(
+        cloned,
+        f"cd app && git switch -q -c feature-{m} && echo {m} > f.txt && git add f.txt"
+        f" && git commit -q -m {m} && git push -q origin feature-{m} 2>&1 && git rev-parse HEAD",
+    )
+    assert code == 0, out
+    assert upstream_ref(git_upstream, f"refs/heads/feature-{m}") == out.strip().splitlines()[-1]
+    log = gate_env.home / "logs" / cloned.slug / "git-gate.jsonl"
+    rows = [line for line in log.read_text().splitlines() if f"feature-{m}" in line]
+    assert rows and '"verdict": "allow"' in rows[-1], rows
+
+
+FORCE = (
+    "git switch -q -c rw-{m} origin/main && echo x > x && git add x && git commit -q -m x"
+    " && git push -q origin rw-{m} && git reset -q --hard HEAD~1 && echo y > y"
+    " && git add y && git commit -q -m y && git push --force origin rw-{m}"
+)
+PATHS = (
+    "git switch -q -c ci-{m} origin/main && echo evil >> .github/workflows/ci.yml"
+    " && git commit -q -am ci && git push origin ci-{m}"
+)
+
+
+@pytest.mark.parametrize(
+    ("script", "ref", "message"),
+    [
+        (
+            "echo z > z && git add z && git commit -q -m z && git push origin HEAD:main",
+            "main",
+            "the branch is protected",
+        ),
+        (FORCE, "rw-{m}", "not a fast-forward"),
+        (PATHS, "ci-{m}", "protected_paths: .github/workflows/**"),
+    ],
+    ids=["protected-branch", "force-push", "protected-path"],
+)
+def test_refused_pushes_say_why_and_change_nothing_upstream(
+    cloned, git_upstream, script, ref, message
+):
+    m = uuid.uuid4().hex[:8]
+    code, out = sh(cloned, "cd app && git switch -q main && " + script.format(m=m) + " 2>&1")
+    assert code != 0, out
+    assert "remote: bot-bottle git-gate: refused" in out and message in out, out
+    head = sh(cloned, "cd app && git rev-parse HEAD")[1].strip()
+    assert upstream_ref(git_upstream, ref.format(m=m)) != head  # the refused commit is not there
+
+
+def test_the_upstream_is_reachable_only_through_the_gate(cloned):
+    # Spellings the agent's config does not rewrite go straight at the upstream: no way.
+    for script in (
+        f"ssh -o BatchMode=yes -o ConnectTimeout=5 git@{GIT_HOST} true",
+        f"git ls-remote git@{GIT_HOST}:/srv/git/app.git",
+        f"git -c url.x.insteadOf=y ls-remote ssh://git@{GIT_HOST}:22/srv/git/app.git",
+    ):
+        code, out = sh(cloned, f"GIT_SSH_COMMAND='ssh -o ConnectTimeout=5' {script} 2>&1")
+        assert code != 0, (script, out)
+    code, out = sh(cloned, f"curl -s -o /dev/null -w '%{{http_code}}' https://{GIT_HOST}/")
+    assert out.strip() == "403", out
+
+
+def test_the_key_is_nowhere_in_the_agent(cloned, git_upstream):
+    _, _, key = git_upstream
+    body = [line for line in key.read_text().splitlines() if "PRIVATE KEY" not in line][1]
+    for probe in ("env", f"grep -rlF '{body}' / 2>/dev/null || true", "cat /proc/[0-9]*/cmdline"):
+        r = cloned.agent.exec_run(["sh", "-c", probe], user="0")
+        assert body not in r.output.decode(errors="replace"), probe
