@@ -18,7 +18,8 @@ KEYS = [
     "web", "demo", "env", "egress", "routes", "host", "path_allowlist", "methods",
     "auth", "scheme", "token_ref", "tls_passthrough", "git", "repos", "name",
     "upstream", "identity", "provisioned_key", "plugin", "api_url", "repo",
-    "read_only", "protected_branches", "protected_paths", "allow_force_push", "dockerfile", "resources", "cpus", "memory",
+    "read_only", "protected_branches", "protected_paths", "allow_force_push", "dockerfile",
+    "resources", "cpus", "memory",
     "bottle", "provider", "skills", "label", "color", "auth_token", "prompt", "source",
 ]  # fmt: skip
 
