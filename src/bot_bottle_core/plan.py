@@ -216,13 +216,15 @@ class DeployKeyRequest:
     api_url: str
     repo: str
     public_key: str
-    token: str
+    # The git host API token (from the repo's token_ref): sent to the host only,
+    # never shown.
+    token: str = attrs.field(repr=False)
     read_only: bool = True
 
 
 @attrs.frozen
 class DeployKey:
-    """A deploy key the git host created; enough to delete it later."""
+    """A deploy key the git host created; enough to delete it later (with the token)."""
 
     api_url: str
     repo: str
