@@ -296,10 +296,15 @@ def agent_transcript_dirs(guest_home: str) -> list[str]:
 
 @hookspec
 def deploy_key_create(request: DeployKeyRequest) -> DeployKey:
-    """Create a deploy key for one bottle on the git host.
+    """Register ``request.public_key`` as a deploy key of one repo, for one bottle.
 
     Targeted at the git host named by a repo's ``provisioned_key.plugin``.
-    Called at launch; the key is revoked at teardown.
+    Called at launch by :mod:`bot_bottle_core.deploy_keys`, which made the
+    key pair and keeps the private key for the git gate only. Give the key a
+    title naming bot-bottle and ``request.slug``, honour
+    ``request.read_only``, and return the host's key id; the key is revoked
+    at teardown. On failure raise a ``BotBottleError`` naming the repo; never
+    put ``request.token`` into a message, a log line or a repr.
     """
 
 
@@ -307,8 +312,10 @@ def deploy_key_create(request: DeployKeyRequest) -> DeployKey:
 def deploy_key_delete(key: DeployKey, token: str) -> None:
     """Revoke a deploy key made by ``deploy_key_create``.
 
-    Targeted. A key that is already gone (HTTP 404) counts as deleted; any
-    other failure must raise so the operator sees it.
+    Targeted. Called at teardown, after a failed launch and by ``cleanup``.
+    A key that is already gone (HTTP 404) counts as deleted; any other
+    failure must raise a ``BotBottleError`` that names the repo, the key id
+    and the API URL, so the operator can revoke it by hand.
     """
 
 
