@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import attrs
 
+from .bottle_keys import BottleKeys, tear_down
 from .dispatch import Plugins
 from .errors import BotBottleError
 from .plan import TRANSCRIPT_ARCHIVE
@@ -38,4 +39,5 @@ class BottleOps:
             )
         except BotBottleError as exc:
             self.echo(f"warning: could not snapshot the transcript of {slug}: {exc}")
-        backend.stop(slug, preserve=True, progress=self.echo)
+        keys = BottleKeys(self.plugins, self.store.path(slug))
+        tear_down(backend, keys, slug, preserve=True, progress=self.echo)

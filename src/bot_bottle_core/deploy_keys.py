@@ -111,7 +111,7 @@ def create_deploy_key(
     """
     spec = _spec(repo)
     token = deploy_key_token(repo, environ)
-    host = plugins.git_host(spec.plugin)
+    plugins.git_host(spec.plugin)  # an unknown plugin is refused before anything is written
     pair = generate_key_pair(f"bot-bottle {slug}")
     # Write first: a path the key cannot go to is found before anything exists remotely.
     try:
@@ -122,6 +122,28 @@ def create_deploy_key(
             f"{private_key_path}: {exc.strerror or exc}. Nothing was registered on "
             f"{spec.api_url}."
         ) from None
+    try:
+        return _register(plugins, slug=slug, repo=repo, token=token, pair=pair)
+    except BaseException:
+        _unlink(private_key_path)
+        raise
+
+
+def register_deploy_key(
+    plugins: Plugins, *, slug: str, repo: GitRepo, environ: Mapping[str, str]
+) -> tuple[ProvisionedDeployKey, str]:
+    """Make bottle ``slug``'s key pair for ``repo`` and register it; the record and the
+    private key (OpenSSH), which the caller hands to the git gate and writes nowhere."""
+    token = deploy_key_token(repo, environ)
+    pair = generate_key_pair(f"bot-bottle {slug}")
+    return _register(plugins, slug=slug, repo=repo, token=token, pair=pair), pair.private_openssh
+
+
+def _register(
+    plugins: Plugins, *, slug: str, repo: GitRepo, token: str, pair: KeyPair
+) -> ProvisionedDeployKey:
+    spec = _spec(repo)
+    host = plugins.git_host(spec.plugin)
     request = DeployKeyRequest(
         slug=slug,
         api_url=spec.api_url,
@@ -133,15 +155,10 @@ def create_deploy_key(
     try:
         key = host.deploy_key_create(request)
     except BotBottleError as exc:
-        _unlink(private_key_path)
         raise DeployKeyNotCreated(
             f"No deploy key for git repo '{repo.name}' (bottle {slug}): {exc}"
         ) from None
-    except BaseException:
-        _unlink(private_key_path)
-        raise
     if not isinstance(key, DeployKey):
-        _unlink(private_key_path)
         raise PluginError(
             f"The git host plugin '{spec.plugin}' answered deploy_key_create for repo "
             f"'{spec.repo}' with {type(key).__name__}, not a DeployKey. A key titled "

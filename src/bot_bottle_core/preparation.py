@@ -17,6 +17,7 @@ import attrs
 from bot_bottle_sidecars.routes import Lease, check_route
 
 from . import git_gate
+from .bottle_keys import BottleKeys
 from .config import Agent, Bottle, Config, Route
 from .dispatch import Backend, Plugins, Provider
 from .errors import BotBottleError
@@ -38,6 +39,7 @@ class Prepared:
     plan: BackendPlan
     backend: Backend
     provider: Provider
+    keys: BottleKeys
 
     @property
     def visible_env(self) -> list[str]:
@@ -235,4 +237,5 @@ def prepare_bottle(
     write_routes(request.sidecar_dir, routes, leases)
     git_gate.write_gate_config(request.sidecar_dir, bottle.git.repos)
     plan = backend.prepare(request)
-    return Prepared(request=request, plan=plan, backend=backend, provider=provider)
+    keys = BottleKeys(plugins, state_dir)
+    return Prepared(request=request, plan=plan, backend=backend, provider=provider, keys=keys)

@@ -15,7 +15,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
+import attrs
+
 from . import boundary, git_gate, launch_record, terminal_identity
+from .bottle_keys import tear_down
 from .errors import BotBottleError
 from .pause_hook import pausing
 from .preparation import Prepared
@@ -104,8 +107,18 @@ def launch(prepared: Prepared, echo: Echo) -> None:
     # Before anything exists: a launch killed from here on is told apart from
     # one still under way (see launch_record).
     launch_record.begin(req.state_dir)
-    launched = prepared.backend.launch(req, prepared.plan, steps, pausing(echo))
-    boundary.enforce(prepared.backend, req, launched, echo)
+    keys = prepared.keys.mint(req.slug, req.bottle.git.repos, os.environ)
+    try:
+        with_keys = attrs.evolve(req, git_keys={**req.git_keys, **keys})
+        launched = prepared.backend.launch(with_keys, prepared.plan, steps, pausing(echo))
+        boundary.enforce(prepared.backend, req, launched, echo)
+    except BaseException:
+        # The bottle is gone (the backend and the self-check clear up after themselves).
+        try:
+            prepared.keys.revoke()
+        except BotBottleError as exc:
+            echo(f"error: {exc}")
+        raise
     mark_launched(prepared)
 
 
@@ -126,13 +139,13 @@ def settle(prepared: Prepared, store: StateStore, code: int, echo: Echo) -> None
     req = prepared.request
     backend = prepared.backend
     if code == 0 and not store.is_preserved(req.slug):
-        backend.stop(req.slug, preserve=False, progress=echo)
+        tear_down(backend, prepared.keys, req.slug, preserve=False, progress=echo)
         store.remove(req.slug)
         return
     if store.is_preserved(req.slug):
         # The operator approved a new image (capability): the bottle was stopped under
         # the agent, its transcript snapshotted and its state kept for `resume`.
-        backend.stop(req.slug, preserve=True, progress=echo)
+        tear_down(backend, prepared.keys, req.slug, preserve=True, progress=echo)
         echo(
             f"The bottle was stopped for its new image; its state and workspace are kept. "
             f"Continue with: bot-bottle resume {req.slug}"
@@ -144,8 +157,8 @@ def settle(prepared: Prepared, store: StateStore, code: int, echo: Echo) -> None
         )
     except BotBottleError as exc:
         echo(f"warning: could not snapshot the transcript: {exc}")
-    backend.stop(req.slug, preserve=True, progress=echo)
     store.mark_preserved(req.slug)
+    tear_down(backend, prepared.keys, req.slug, preserve=True, progress=echo)
     echo(
         f"The agent exited with status {code}; its state and workspace are kept. "
         f"Continue with: bot-bottle resume {req.slug}"

@@ -11,7 +11,9 @@ import attrs
 import click
 
 from .. import launch_record, running, terminal_identity
+from ..bottle_keys import BottleKeys, tear_down
 from ..config import Agent
+from ..deploy_keys import ProvisionedDeployKey
 from ..dispatch import Backend
 from ..errors import BotBottleError, NotAvailableYet
 from ..launch_record import LaunchStatus
@@ -218,7 +220,7 @@ def resume(app: AppContext, slug: str, yes: bool) -> None:
     _confirm(prepared, yes)
     if interrupted:
         # An earlier launch was killed midway: clear what it left, keep the workspace.
-        backend.stop(slug, preserve=True, progress=_echo_err)
+        tear_down(backend, prepared.keys, slug, preserve=True, progress=_echo_err)
     running.launch(prepared, _echo_err)
     app.store.unmark_preserved(slug)
     sys.exit(running.attach_and_settle(prepared, app.store, _echo_err))
@@ -282,7 +284,8 @@ def stop_bottle(app: AppContext, slug: str, echo: Callable[[str], None]) -> str:
             return f"stopped {slug} (it had no state in {app.store.root})"
     meta = existing(app, slug)
     backend = app.plugins.backend(meta.backend)
-    backend.stop(slug, preserve=False, progress=echo)
+    keys = BottleKeys(app.plugins, app.store.path(slug))
+    tear_down(backend, keys, slug, preserve=False, progress=echo)  # raises: state kept
     app.store.remove(slug)
     return f"stopped {slug}"
 
@@ -360,6 +363,25 @@ def list_active(app: AppContext, as_json: bool) -> None:
 
 
 STATE_BACKEND = "state"
+GIT_BACKEND = "git"
+
+
+def _held_keys(
+    app: AppContext, live: frozenset[str], warn: Callable[[list[str]], None]
+) -> dict[str, list[ProvisionedDeployKey]]:
+    """Deploy keys recorded for bottles that are not running, by slug."""
+    held = {}
+    for slug in app.store.slugs():
+        if slug in live:
+            continue
+        try:
+            keys = BottleKeys(app.plugins, app.store.path(slug)).held()
+        except BotBottleError as exc:
+            warn([str(exc)])
+            continue
+        if keys:
+            held[slug] = keys
+    return held
 
 
 def _backend_of(app: AppContext, slug: str) -> str | None:
@@ -418,7 +440,18 @@ def cleanup(app: AppContext, yes: bool, dry_run: bool, all_homes: bool) -> None:
             # A backend that cannot be asked here may still run this bottle.
             and _backend_of(app, s) not in live_found.skipped
         ]
-    items = planned.results + [CleanupItem(STATE_BACKEND, "state dir", s, s) for s in orphans]
+    # Deploy keys of bottles whose containers are gone: a revocation that failed before.
+    held = {} if live_found.failed else _held_keys(app, live, warn)
+    key_items = [
+        CleanupItem(GIT_BACKEND, "deploy key", f"{k.key.key_id} of {k.key.repo}", s)
+        for s, keys in held.items()
+        for k in keys
+    ]
+    items = (
+        planned.results
+        + key_items
+        + [CleanupItem(STATE_BACKEND, "state dir", s, s) for s in orphans]
+    )
     if not items:
         click.echo("Nothing to clean up.")
         return
@@ -436,13 +469,27 @@ def cleanup(app: AppContext, yes: bool, dry_run: bool, all_homes: bool) -> None:
             sys.exit(1)
     outcome = app.plugins.cleanup(planned.results, progress=_echo_err)
     failures = [o for o in outcome.results if not o.ok]
+    unrevoked = set()
+    for slug in held:
+        _echo_err(f"revoking the deploy keys of {slug}")
+        try:
+            BottleKeys(app.plugins, app.store.path(slug)).revoke()
+        except BotBottleError as exc:
+            unrevoked.add(slug)
+            click.echo(f"failed: deploy keys of {slug}: {exc}", err=True)
     for slug in orphans:
+        if slug in unrevoked:
+            continue  # its record is how the next cleanup finds the keys
         _echo_err(f"removing state dir {slug}")
         app.store.remove(slug)
     warn(outcome.problems)
     for f in failures:
         click.echo(f"failed: {f.item.kind} {f.item.name}: {f.error}", err=True)
-    removed = sum(o.ok for o in outcome.results) + len(orphans)
+    removed = (
+        sum(o.ok for o in outcome.results)
+        + sum(len(keys) for s, keys in held.items() if s not in unrevoked)
+        + len([s for s in orphans if s not in unrevoked])
+    )
     click.echo(f"Removed {removed} of {len(items)} items.")
-    if failures or outcome.failed or planned.failed:
+    if failures or unrevoked or outcome.failed or planned.failed:
         sys.exit(1)
