@@ -20,47 +20,16 @@ import pytest
 from bot_bottle_docker import bundle_dirs
 from bot_bottle_sidecars.egress.decisions import decisions
 from fake_internet import TOKEN, launched_bottle, requests_with, wait_for
+from supervise_agent import ask_in_background, fetch_status, put_client
 
 pytestmark = pytest.mark.docker
 
 HOST = "api.fakeprov.test"  # served by the fake internet, not routed in bottle 'sec'
-CLIENT = Path(__file__).with_name("agent_mcp.py")
 OPERATOR = bundle_dirs.Operator(uid=42_101, gid=42_101)
 
 
-def put_client(agent) -> None:
-    import io
-    import tarfile
-
-    data = CLIENT.read_bytes()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo("agent_mcp.py")
-        info.size, info.mode = len(data), 0o644
-        tar.addfile(info, io.BytesIO(data))
-    assert agent.put_archive("/opt", buf.getvalue())  # not /tmp: a tmpfs under gVisor
-
-
 def curl(agent, path: str) -> int:
-    r = agent.exec_run(
-        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"https://{HOST}{path}"]
-    )
-    return int(r.output.decode().strip() or 0)
-
-
-def ask_in_background(agent, arguments: dict, retry: str) -> tuple[threading.Thread, dict]:
-    out: dict = {}
-
-    def go() -> None:
-        argv = ["python3", "/opt/agent_mcp.py", "egress-block", json.dumps(arguments), retry]
-        r = agent.exec_run(argv)
-        out["raw"] = r.output.decode(errors="replace")
-        if r.exit_code == 0:
-            out.update(json.loads(out["raw"].strip().splitlines()[-1]))
-
-    t = threading.Thread(target=go, daemon=True)
-    t.start()
-    return t, out
+    return fetch_status(agent, f"https://{HOST}{path}")
 
 
 def pending(env, slug: str, out: dict, timeout: float = 60) -> str:
