@@ -63,13 +63,15 @@ class Dashboard(ProposalActions, AgentActions, App[int]):
         self.snapshot = Snapshot()
         self.snapshots = 0  # how many have been shown (tests wait on it)
         self.alerts = 0  # how many times a new proposal rang
-        self.flashing: frozenset[str] = frozenset()
+        # Groups flashing, and until when (monotonic seconds).
+        self._flash_until: dict[str, float] = {}
         self.messages: list[str] = []
         self.crash_log = None
         self.crash: BaseException | None = None
         self.tick_cpu: deque[float] = deque(maxlen=1000)  # CPU seconds of each refresh
         self._seen: frozenset[tuple[str, str]] | None = None
         self._gathering = False
+        self._filled: tuple[bool, bool] | None = None
         self._leaving = threading.Event()
 
     # -- start and refresh
@@ -86,7 +88,11 @@ class Dashboard(ProposalActions, AgentActions, App[int]):
 
     def refresh_now(self) -> None:
         if self._gathering:
-            return  # the last one is still out: never pile up behind a slow engine
+            # The last one is still out: never pile up behind a slow engine (but
+            # a flash ends on time).
+            if self._flash_expired():
+                self._draw()
+            return
         self._gathering = True
         self.run_worker(self._gather, thread=True, group="gather")
 
@@ -105,7 +111,12 @@ class Dashboard(ProposalActions, AgentActions, App[int]):
         started = time.thread_time()
         self._gathering = False
         new = self._new_proposals(snap)
-        if snap != self.snapshot or not self.snapshots:
+        # A flash starts and ends with a refresh's redraw, never in one of its own:
+        # each redraw repaints every visible row of a changed table.
+        expired = self._flash_expired(snap)
+        until = time.monotonic() + self.flash_s
+        self._flash_until.update((g.id, until) for g in new)
+        if new or expired or snap != self.snapshot or not self.snapshots:
             self.snapshot = snap
             self._draw()
         if new:
@@ -122,9 +133,14 @@ class Dashboard(ProposalActions, AgentActions, App[int]):
         main.proposals.border_title = f"Proposals ({snap.pending_count} pending" + (
             f", {new} new!)" if new else ")"
         )
-        main.proposals.set_class(bool(new), "flash")
+        main.summary.set_class(bool(new), "flash")  # one line restyled, not a pane
         main.agents.border_title = f"Agents ({len(snap.agents)})"
-        main.refresh_bindings()  # which keys apply depends on whether a pane has rows
+        # Which keys apply depends on whether a pane has rows. The footer rebuilds
+        # every key when told, so it is told only when that changed.
+        filled = (main.proposals.row_count > 0, main.agents.row_count > 0)
+        if filled != self._filled:
+            self._filled = filled
+            main.refresh_bindings()
         tags = " ".join(f"[{b}]" for b in snap.backends) or "no backend answered"
         main.summary.update(
             f"bot-bottle dashboard   {snap.pending_count} pending   "
@@ -143,22 +159,32 @@ class Dashboard(ProposalActions, AgentActions, App[int]):
         fresh = keys - seen
         return [g for g in snap.groups if any((i.slug, g.id) in fresh for i in g.items)]
 
+    @property
+    def flashing(self) -> frozenset[str]:
+        return frozenset(self._flash_until)
+
+    def _flash_expired(self, snap: Snapshot | None = None) -> bool:
+        """Drop flashes whose time is up (and, given a snapshot, those no longer pending)."""
+        now = time.monotonic()
+        pending = None if snap is None else {g.id for g in snap.groups}
+        over = [
+            k
+            for k, until in self._flash_until.items()
+            if until <= now or (pending is not None and k not in pending)
+        ]
+        for k in over:
+            del self._flash_until[k]
+        return bool(over)
+
     def _alert(self, groups: list[ProposalGroup]) -> None:
-        """Ring, flash for a few seconds and take focus; inside tmux, come forward."""
+        """Ring and take focus (the flash is drawn already); inside tmux, come forward."""
         self.alerts += 1
         self.bell()
-        self.flashing = self.flashing | {g.id for g in groups}
-        self._draw()
-        self.set_timer(self.flash_s, self._flash_over)
         if self.screen is self.main:
             self.main.proposals.focus()
             self.main.proposals.move_to(groups[0].id)
         if self.tmux is not None:
             self.run_worker(self.tmux.come_forward, thread=True, group="tmux")
-
-    def _flash_over(self) -> None:
-        self.flashing = frozenset()
-        self._draw()
 
     # -- the status line
 

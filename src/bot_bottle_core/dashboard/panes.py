@@ -86,10 +86,9 @@ class ProposalsPane(Pane):
     def show(self, groups: tuple[ProposalGroup, ...], flashing: frozenset[str]) -> None:
         rows = []
         for g in groups:
-            if g.id in flashing:
-                cells = (Text("NEW", FLASH), *(Text(c, "bold") for c in proposal_cells(g)))
-            else:
-                cells = (Text(""), *(Text(c) for c in proposal_cells(g)))
+            # Only the marker changes when a flash starts or ends: one cell, not a row.
+            mark = Text("NEW", FLASH) if g.id in flashing else Text("")
+            cells = (mark, *(Text(c) for c in proposal_cells(g)))
             rows.append((g.id, cells))
         self._fill((groups, flashing), rows)
 

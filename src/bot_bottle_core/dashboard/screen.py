@@ -11,9 +11,9 @@ from .panes import AgentsPane, Pane, ProposalsPane
 
 CSS = """
 #summary { height: 1; padding: 0 1; background: $boost; }
+#summary.flash { background: $success; color: $text; text-style: bold; }
 Pane { height: 1fr; border: round $panel-lighten-2; }
 Pane:focus { border: round $accent; }
-#proposals.flash { border: heavy $success; }
 #status { height: 1; padding: 0 1; }
 #status.error { color: $error; }
 """
