@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from .panes import AgentsPane, Pane, ProposalsPane
+from .table import KeyedTable
 
 CSS = """
 #summary { height: 1; padding: 0 1; background: $boost; }
@@ -87,11 +88,8 @@ class MainScreen(Screen[None]):
     def action_quit_dashboard(self) -> None:
         self.app.exit(0)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        key = event.row_key.value
-        if key is None:
-            return
-        if event.data_table is self.proposals:
-            self.app.open_proposal(key)  # type: ignore[attr-defined]
-        elif event.data_table is self.agents:
-            self.app.attach(key)  # type: ignore[attr-defined]
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        if event.table is self.proposals:
+            self.app.open_proposal(event.key)  # type: ignore[attr-defined]
+        elif event.table is self.agents:
+            self.app.attach(event.key)  # type: ignore[attr-defined]
