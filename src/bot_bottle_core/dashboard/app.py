@@ -130,11 +130,11 @@ class Dashboard(ProposalActions, AgentActions, App[int]):
         main.proposals.show(snap.groups, self.flashing)
         main.agents.show(snap.agents, frozenset(self.bottles.owned), right)
         new = len(self.flashing)
-        main.proposals.border_title = f"Proposals ({snap.pending_count} pending" + (
-            f", {new} new!)" if new else ")"
+        main.proposals.title(
+            f"Proposals ({snap.pending_count} pending" + (f", {new} new!)" if new else ")")
         )
         main.summary.set_class(bool(new), "flash")  # one line restyled, not a pane
-        main.agents.border_title = f"Agents ({len(snap.agents)})"
+        main.agents.title(f"Agents ({len(snap.agents)})")
         # Which keys apply depends on whether a pane has rows. The footer rebuilds
         # every key when told, so it is told only when that changed.
         filled = (main.proposals.row_count > 0, main.agents.row_count > 0)

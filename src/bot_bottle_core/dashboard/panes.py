@@ -6,7 +6,7 @@ justification is shown as written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 from rich.text import Text
 
@@ -23,11 +23,32 @@ class Pane(KeyedTable):
     def __init__(self, header: Iterable[str], *, id: str) -> None:
         super().__init__(("", *header), id=id)
         self._shown: object = None
+        self._title: str | None = None
+        # Cells by what they show: those of the last fill, and those of the one under way.
+        self._made: dict[Hashable, tuple[Text, ...]] = {}
+        self._next: dict[Hashable, tuple[Text, ...]] = {}
 
-    def _fill(self, shown: object, rows: list[tuple[str, tuple[Text, ...]]]) -> None:
+    def title(self, text: str) -> None:
+        # Setting a border title repaints the whole pane, even to the same text.
+        if text != self._title:
+            self._title = text
+            self.border_title = text
+
+    def _made_cells(self, what: Hashable, make: Callable[[], tuple[Text, ...]]) -> tuple[Text, ...]:
+        """A row's cells, made again only when what they show changed."""
+        cells = self._made.get(what)
+        if cells is None:
+            cells = make()
+        self._next[what] = cells
+        return cells
+
+    def _fill(self, shown: object, make_rows: Callable[[], list[tuple[str, tuple[Text, ...]]]]):
         if shown == self._shown:
-            return  # a refresh rarely changes anything
+            return  # a refresh rarely changes anything: nothing is made
         self._shown = shown
+        self._next = {}
+        rows = make_rows()
+        self._made, self._next = self._next, {}
         keep, index = self.cursor_key(), self.cursor_row
         self.set_rows(rows)
         if keep is not None and keep in self._index:
@@ -43,11 +64,18 @@ class ProposalsPane(Pane):
         self.border_title = "Proposals"
 
     def show(self, groups: tuple[ProposalGroup, ...], flashing: frozenset[str]) -> None:
-        rows = []
-        for g in groups:
-            # Only the marker changes when a flash starts or ends: one cell, not a row.
-            mark = Text("NEW", FLASH) if g.id in flashing else Text("")
-            rows.append((g.id, (mark, *(Text(c) for c in proposal_cells(g)))))
+        def rows():
+            out = []
+            for g in groups:
+                first = g.first.proposal
+                # Only the marker changes when a flash starts or ends: one cell, not a row.
+                mark = Text("NEW", FLASH) if g.id in flashing else Text("")
+                what = (g.id, g.slugs, first.created_at, first.justification)
+                make = lambda g=g: tuple(Text(c) for c in proposal_cells(g))  # noqa: E731
+                cells = self._made_cells(what, make)
+                out.append((g.id, (mark, *cells)))
+            return out
+
         self._fill((groups, flashing), rows)
 
 
@@ -57,10 +85,16 @@ class AgentsPane(Pane):
         self.border_title = "Agents"
 
     def show(self, agents: tuple[AgentRow, ...], owned: frozenset[str], right: str | None) -> None:
-        rows = []
-        for a in agents:
-            # ▶ the bottle in the right-hand tmux pane; * one this dashboard started.
-            mark = ("▶" if a.slug == right else "") + ("*" if a.slug in owned else "")
-            style = "red" if a.incomplete else ""
-            rows.append((a.slug, tuple(Text(c, style) for c in (mark, *agent_cells(a)))))
+        def rows():
+            out = []
+            for a in agents:
+                # ▶ the bottle in the right-hand tmux pane; * one this dashboard started.
+                mark = ("▶" if a.slug == right else "") + ("*" if a.slug in owned else "")
+                style = "red" if a.incomplete else ""
+                make = lambda a=a, mark=mark, style=style: tuple(  # noqa: E731
+                    Text(c, style) for c in (mark, *agent_cells(a))
+                )
+                out.append((a.slug, self._made_cells((a, mark), make)))
+            return out
+
         self._fill((agents, owned, right), rows)

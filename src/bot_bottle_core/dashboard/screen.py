@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.visual import VisualType
 from textual.widgets import Footer, Static
 
 from .panes import AgentsPane, Pane, ProposalsPane
@@ -18,6 +19,17 @@ Pane:focus { border: round $accent; }
 #status { height: 1; padding: 0 1; }
 #status.error { color: $error; }
 """
+
+
+class Line(Static):
+    """One line of text: its size never depends on what it says, so a new text lays nothing out."""
+
+    _said: VisualType | None = None
+
+    def update(self, content: VisualType = "", *, layout: bool = False) -> None:
+        if content != self._said:  # an update repaints, even to the same text
+            self._said = content
+            super().update(content, layout=layout)
 
 
 class MainScreen(Screen[None]):
@@ -36,8 +48,8 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.proposals = ProposalsPane()
         self.agents = AgentsPane()
-        self.summary = Static("", id="summary", markup=False)
-        self.status = Static("", id="status", markup=False)
+        self.summary = Line("", id="summary", markup=False)
+        self.status = Line("", id="status", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self.summary

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -179,22 +179,30 @@ class KeyedTable(ScrollView, can_focus=True):
 
     # -- drawing
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every line of this pass needs, looked up once (each costs a style walk).
+        self._pass = (
+            self.scroll_offset,
+            self.scrollable_content_region.width,
+            self.rich_style,
+            self.get_component_rich_style("keyed-table--header"),
+            self.get_component_rich_style("keyed-table--cursor"),
+        )
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
-        fill = base = self.rich_style
+        (scroll_x, scroll_y), width, base, header, cursor = self._pass
+        fill = base
         if y == 0:
-            style = self.get_component_rich_style("keyed-table--header")
-            strip, fill = self._render(self._header, style), base + style
+            strip, fill = self._render(self._header, header), base + header
         else:
             row = y - 1 + scroll_y
             if row >= len(self._keys):
                 return Strip.blank(width, base)
             key = self._keys[row]
             if row == self.cursor_row:
-                style = self.get_component_rich_style("keyed-table--cursor")
-                strip = self._render(self._cells[key], style)  # one line: never kept
-                fill = base + style
+                strip = self._render(self._cells[key], cursor)  # one line: never kept
+                fill = base + cursor
             else:
                 strip = self._strips.get(key)
                 if strip is None:
@@ -212,7 +220,7 @@ class KeyedTable(ScrollView, can_focus=True):
         if style is not None:
             line.stylize(style)
         segments = list(line.render(self.app.console))
-        return Strip(segments, line.cell_len).apply_style(self.rich_style)
+        return Strip(segments, line.cell_len).apply_style(self._pass[2])
 
 
 def _sig(cells: tuple[Text, ...] | None) -> object:
