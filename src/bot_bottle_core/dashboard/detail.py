@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..proposal_view import escaped
+from .keys import KeyLine
 from .model import ProposalGroup, local_clock
 from .supervising import RouteChange, Supervisor
 
@@ -100,7 +101,7 @@ class ProposalDetail(Screen[None]):
         self.text = detail_text(self.group, self.supervisor)
         with VerticalScroll():
             yield Static(self.text, id="detail")
-        yield Footer()
+        yield KeyLine()
 
     def action_answer(self, verb: str) -> None:
         self.app.answer(verb, self.group.id)  # type: ignore[attr-defined]

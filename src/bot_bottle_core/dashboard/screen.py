@@ -6,8 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.visual import VisualType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from .keys import KeyLine
 from .panes import AgentsPane, Pane, ProposalsPane
 from .table import KeyedTable
 
@@ -56,7 +57,7 @@ class MainScreen(Screen[None]):
         yield self.proposals
         yield self.agents
         yield self.status
-        yield Footer()
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.agents.focus()  # most of the time the operator is managing agents

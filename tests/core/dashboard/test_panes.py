@@ -80,15 +80,24 @@ def test_a_slow_engine_never_blocks_the_keys(fleet, dash, wait):
     dash.run(scenario)
 
 
-def test_tab_switches_pane(fleet, dash):
+def test_tab_switches_pane_and_the_key_line_follows(fleet, dash, wait):
     fleet.bottle("demo-aaaaa")
+    fleet.ask("demo-aaaaa", {"host": "pypi.org"}, "pip install")
+
+    def keys(app) -> str:
+        return str(app.main.query_one("KeyLine").render())
 
     async def scenario(app, pilot):
         assert app.main.focused is app.main.agents
+        await wait(pilot, lambda: " x stop " in keys(app))
+        assert "approve" not in keys(app)
         await pilot.press("tab")
         assert app.main.focused is app.main.proposals
+        await wait(pilot, lambda: " a approve " in keys(app))
+        assert "stop" not in keys(app) and " m modify " in keys(app) and " r reject " in keys(app)
         await pilot.press("tab")
         assert app.main.focused is app.main.agents
+        await wait(pilot, lambda: "approve" not in keys(app))
 
     dash.run(scenario)
 
