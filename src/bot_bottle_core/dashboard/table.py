@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -65,8 +66,11 @@ class KeyedTable(ScrollView, can_focus=True):
         self._keys: list[str] = []
         self._index: dict[str, int] = {}
         self._cells: dict[str, tuple[Text, ...]] = {}
-        self._widths = [h.cell_len for h in self._header]
-        self._strips: dict[str, Strip] = {}  # rows without the cursor, as last rendered
+        self._header_size = tuple(h.cell_len for h in self._header)
+        self._widths = list(self._header_size)
+        self._sizes: dict[str, tuple[int, ...]] = {}  # each row's cell widths
+        # Lines as last rendered, by row (None: the header) and style (the cursor's, or none).
+        self._strips: dict[str | None, dict[Style | None, Strip]] = {}
         self.cursor_row = 0
 
     # -- reading
@@ -89,28 +93,35 @@ class KeyedTable(ScrollView, can_focus=True):
     def set_rows(self, rows: Sequence[tuple[str, tuple[Text, ...]]]) -> None:
         """Show ``rows`` in this order; lines whose row is unchanged are not drawn again."""
         keys = [k for k, _ in rows]
-        changed = [k for k, cells in rows if _sig(self._cells.get(k)) != _sig(cells)]
-        widths = [h.cell_len for h in self._header]
-        for _, cells in rows:
-            for n, cell in enumerate(cells):
-                widths[n] = max(widths[n], cell.cell_len)
-        moved = keys != self._keys
-        for k in [*changed, *(set(self._keys) - set(keys))]:
+        changed, sizes = [], {}
+        for k, cells in rows:
+            old = self._cells.get(k)
+            if old is not None and _same(old, cells):
+                sizes[k] = self._sizes[k]
+            else:
+                changed.append(k)
+                sizes[k] = tuple(c.cell_len for c in cells)
+        widths = [max(column) for column in zip(self._header_size, *sizes.values(), strict=True)]
+        old_keys = self._keys
+        for k in [*changed, *(set(old_keys) - set(keys))]:
             self._strips.pop(k, None)
-        self._cells = dict(rows)
-        self._keys = keys
+        self._cells, self._sizes, self._keys = dict(rows), sizes, keys
         self._index = {k: n for n, k in enumerate(keys)}
+        self.cursor_row = min(self.cursor_row, max(0, len(keys) - 1))
         if widths != self._widths:
             self._widths = widths
             self._strips.clear()
-            moved = True
-        self.cursor_row = min(self.cursor_row, max(0, len(keys) - 1))
-        if moved:
-            self.virtual_size = Size(sum(widths) + 2 * PAD * len(widths), len(keys) + 1)
-            self.refresh()
-            return
+            self.refresh()  # every line moves sideways
+        elif keys != old_keys:
+            # Lines from the first that moved down to the last (an added row at the end: one).
+            first = next(
+                (n for n, (a, b) in enumerate(zip(old_keys, keys, strict=False)) if a != b),
+                min(len(old_keys), len(keys)),
+            )
+            self.refresh_lines(first + 1, max(len(old_keys), len(keys)) - first)
         for k in changed:
             self.refresh_line(self._index[k] + 1)
+        self.virtual_size = Size(sum(widths) + 2 * PAD * len(widths), len(keys) + 1)
 
     def clear(self) -> None:
         self.set_rows([])
@@ -194,23 +205,28 @@ class KeyedTable(ScrollView, can_focus=True):
         (scroll_x, scroll_y), width, base, header, cursor = self._pass
         fill = base
         if y == 0:
-            strip, fill = self._render(self._header, header), base + header
+            strip, fill = self._strip(None, header), base + header
         else:
             row = y - 1 + scroll_y
             if row >= len(self._keys):
                 return Strip.blank(width, base)
             key = self._keys[row]
             if row == self.cursor_row:
-                strip = self._render(self._cells[key], cursor)  # one line: never kept
-                fill = base + cursor
+                strip, fill = self._strip(key, cursor), base + cursor
             else:
-                strip = self._strips.get(key)
-                if strip is None:
-                    strip = self._strips[key] = self._render(self._cells[key], None)
+                strip = self._strip(key, None)
         # The header's and the cursor's colour run to the right edge.
         return strip.crop_extend(scroll_x, scroll_x + width, fill)
 
-    def _render(self, cells: Sequence[Text], style) -> Strip:
+    def _strip(self, key: str | None, style: Style | None) -> Strip:
+        kept = self._strips.setdefault(key, {})
+        strip = kept.get(style)
+        if strip is None:
+            cells = self._header if key is None else self._cells[key]
+            strip = kept[style] = self._render(cells, style)
+        return strip
+
+    def _render(self, cells: Sequence[Text], style: Style | None) -> Strip:
         line = Text(no_wrap=True, end="")
         blank = " " * PAD
         for cell, width in zip(cells, self._widths, strict=False):
@@ -223,8 +239,9 @@ class KeyedTable(ScrollView, can_focus=True):
         return Strip(segments, line.cell_len).apply_style(self._pass[2])
 
 
-def _sig(cells: tuple[Text, ...] | None) -> object:
-    """What a row looks like (Text's own == leaves its style out)."""
-    if cells is None:
-        return None
-    return tuple((c.plain, c.style, tuple(c.spans)) for c in cells)
+def _same(old: tuple[Text, ...], new: tuple[Text, ...]) -> bool:
+    """Whether two rows look the same (Text's own == leaves its style out)."""
+    return len(old) == len(new) and all(
+        a is b or (a.plain, a.style, a.spans) == (b.plain, b.style, b.spans)
+        for a, b in zip(old, new, strict=True)
+    )

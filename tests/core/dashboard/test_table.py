@@ -74,6 +74,23 @@ def test_a_changed_row_is_the_only_one_drawn_again():
     run(scenario)
 
 
+def test_a_row_added_at_the_end_is_the_only_one_drawn():
+    async def scenario(app, pilot):
+        app.table.set_rows(rows(5))
+        await pilot.pause()
+        app.drawn.clear()
+        app.table.set_rows(rows(6))
+        await pilot.pause()
+        assert app.drawn == ["k5"]
+        app.drawn.clear()
+        app.table.set_rows(rows(6)[1:])  # the first goes: every row moves up ...
+        await pilot.pause()
+        assert app.drawn == ["k1"]  # ... as it was drawn, but k1 is under the cursor now
+        assert app.table.cursor_key() == "k1"
+
+    run(scenario)
+
+
 def test_keys_move_the_cursor_into_view_and_enter_selects():
     async def scenario(app, pilot):
         t = app.table
