@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import dataclasses
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -145,6 +147,7 @@ def main() -> None:
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    atexit.register(shutil.rmtree, tmp, True)  # the fleet is only files: nothing outlives the run
     home = tmp / "home"
     site = install_backend(tmp)
     sys.path.insert(0, str(site))
