@@ -252,6 +252,7 @@ def launched_bottle(bottle_env: BottleEnv, docker_client, agent: str = "probe"):
     import pytest
 
     from bot_bottle_core import running
+    from bot_bottle_core.bottle_keys import BottleKeys, tear_down
     from bot_bottle_core.config import load_config
     from bot_bottle_core.dispatch import Plugins
     from bot_bottle_core.home import Home
@@ -290,5 +291,12 @@ def launched_bottle(bottle_env: BottleEnv, docker_client, agent: str = "probe"):
                 store=store,
             )
         finally:
-            backend.stop(slug, preserve=False, progress=log.append)
+            # As the CLI's stop does: the containers, then the deploy keys they held.
+            tear_down(
+                backend,
+                BottleKeys(plugins, store.path(slug)),
+                slug,
+                preserve=False,
+                progress=log.append,
+            )
             store.remove(slug)

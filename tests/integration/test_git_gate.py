@@ -178,3 +178,64 @@ def test_the_key_is_nowhere_in_the_agent(cloned, git_upstream):
     for probe in ("env", f"grep -rlF '{body}' / 2>/dev/null || true", "cat /proc/[0-9]*/cmdline"):
         r = cloned.agent.exec_run(["sh", "-c", probe], user="0")
         assert body not in r.output.decode(errors="replace"), probe
+
+
+def test_a_provisioned_deploy_key_serves_the_bottle_and_is_revoked_at_the_end(
+    git_upstream, upstream, base_image, docker_client, tmp_path
+):
+    """The key comes from the git host plugin at launch (a loopback Gitea fake, which
+    here also authorises it on the upstream, as Gitea would), works for the gate's
+    clone and push over SSH, is nowhere in the agent, and is revoked when the bottle
+    stops."""
+    from bot_bottle_testing.fake_gitea import FakeGitea
+
+    container, ip, _ = git_upstream
+    token = "gitea-" + uuid.uuid4().hex
+    with FakeGitea(token=token, repos={"acme/app"}) as gitea:
+        env = BottleEnv(tmp_path / "home", upstream, base_image)
+        with (env.home / "manifest.yaml").open("a") as f:
+            f.write(
+                "  gitk:\n"
+                "    git:\n"
+                "      repos:\n"
+                "        - name: app\n"
+                f"          upstream: {UPSTREAM}\n"
+                "          provisioned_key:\n"
+                "            plugin: gitea\n"
+                f"            api_url: {gitea.url}/api/v1\n"
+                "            repo: acme/app\n"
+                "            token_ref: GITEA_TOKEN\n"
+                "            read_only: false\n"
+            )
+        (env.home / "agents" / "keyed.md").write_text("---\nbottle: gitk\nprovider: shell\n---\n")
+        env.env["BOT_BOTTLE_DOCKER_EXTRA_HOSTS"] += f",{GIT_HOST}={ip}"
+        env.env["GITEA_TOKEN"] = token
+        m = uuid.uuid4().hex[:8]
+        with launched_bottle(env, docker_client, agent="keyed") as b:
+            ((key_id, key),) = gitea.keys_of("acme/app").items()
+            assert key["title"] == f"bot-bottle {b.slug}"
+            add = container.exec_run(
+                ["sh", "-c", f"echo '{key['key']}' >> /srv/git/.ssh/authorized_keys"], user="git"
+            )
+            assert add.exit_code == 0, add.output
+            code, out = sh(
+                b,
+                f"git clone -q {UPSTREAM} app && cd app && git switch -q -c keyed-{m}"
+                f" && echo {m} > k && git add k && git commit -q -m {m}"
+                f" && git push -q origin keyed-{m} 2>&1 && git rev-parse HEAD",
+            )
+            assert code == 0, out
+            assert upstream_ref(git_upstream, f"refs/heads/keyed-{m}") == out.split()[-1]
+            # The private key: in the gate's own state, never in the agent.
+            held = b.sidecars.exec_run(["cat", "/var/lib/bot-bottle/git-gate/keys/app"])
+            body = held.output.decode().splitlines()[1]
+            for probe in (
+                "env",
+                f"grep -rlF '{body}' / 2>/dev/null || true",
+                "cat /proc/[0-9]*/cmdline",
+            ):
+                r = b.agent.exec_run(["sh", "-c", probe], user="0")
+                assert body not in r.output.decode(errors="replace"), probe
+        assert gitea.keys_of("acme/app") == {}, "the key outlived the bottle"
+        assert [r.method for r in gitea.requests] == ["POST", "DELETE"]
+        assert gitea.requests[1].path.endswith(f"/keys/{key_id}")
