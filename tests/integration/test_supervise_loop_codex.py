@@ -1,0 +1,187 @@
+"""The supervision loop with the real Codex CLI in a real bottle; the only fake is the model.
+
+Codex 0.171 does not list MCP tools to the model: the supervise server shows up
+as a deferred tool namespace (``mcp__supervise``), and its tools are reached
+from codex's freeform ``exec`` tool (JavaScript), where every nested tool,
+deferred ones included, is a method of the global ``tools`` object under its
+name made a JavaScript identifier: ``egress-block`` of ``mcp__supervise`` is
+``tools.mcp__supervise__egress_block``. The scripted model (``fake_upstream/
+fake_openai.py``) makes codex run ``curl`` to a host the bottle has no route
+to (egress answers 403), then call that tool from ``exec``. The test, as the
+operator, answers with the real CLI (``bot-bottle supervise approve|reject``);
+the tool's result reaches the model as the ``exec`` output, and the model makes
+codex retry: the retry passes (or, rejected, is still refused).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+from fake_internet import BottleEnv, launched_bottle, requests_with
+
+pytestmark = pytest.mark.docker
+
+KEY_VAR = "BB_TEST_OPENAI_KEY"
+AGENT = """---
+bottle: sec
+provider: codex
+label: sup
+auth_token: BB_TEST_OPENAI_KEY
+---
+You ask before you reach new hosts.
+"""
+HOST = "api.fakeprov.test"  # served by the fake internet, not routed in bottle 'sec'
+TOOL = "tools.mcp__supervise__egress_block"  # how `exec` names supervise's egress-block
+
+
+@pytest.fixture
+def codex_env(upstream, base_image, tmp_path) -> BottleEnv:
+    env = BottleEnv(tmp_path / "home", upstream, base_image)
+    (env.home / "agents" / "sup.md").write_text(AGENT)
+    env.env[KEY_VAR] = "sk-proj-" + uuid.uuid4().hex
+    return env
+
+
+def script(upstream, *turns: dict) -> None:
+    path = upstream.log.parent / "openai-script.json"
+    old = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps(old + list(turns)))
+    path.chmod(0o644)
+
+
+def exec_turn(when: str, source: str) -> dict:
+    return {"when": when, "custom_tool_call": {"name": "exec", "input": source}}
+
+
+def shell(command: str) -> str:
+    """``exec`` source running ``command`` in the bottle and handing its output to the model."""
+    return f"const r = await tools.exec_command({{cmd: {json.dumps(command)}}}); text(r.output);"
+
+
+def tool_results(upstream) -> list[str]:
+    """Every text the model received as a tool's output, in order, each once."""
+    seen: list[str] = []
+    for row in requests_with(upstream, "/v1/responses"):
+        if row["headers"].get("host") != "api.openai.com":
+            continue
+        try:
+            request = json.loads(row["body"] or "{}")
+        except ValueError:
+            continue
+        for item in request.get("input") or []:
+            if not item["type"].endswith("_call_output"):
+                continue
+            output = item.get("output")
+            parts = output if isinstance(output, list) else [{"text": str(output)}]
+            for part in parts:
+                text = part.get("text", "") if isinstance(part, dict) else str(part)
+                if text and text not in seen:
+                    seen.append(text)
+    return seen
+
+
+def result_with(upstream, needle: str) -> str:
+    found = [t for t in tool_results(upstream) if needle in t]
+    assert found, f"no tool result holds {needle!r}: {tool_results(upstream)}"
+    return found[0]
+
+
+def loop_script(upstream, m: str) -> None:
+    ask = {"host": HOST, "justification": f"the task needs {HOST} ({m})"}
+    # The answer is handed over as its own text item: the MCP result's text content.
+    ask_source = (
+        f"const r = await {TOOL}({json.dumps(ask)});\n"
+        f'text("operator answered {m}");\n'
+        "for (const c of r.content) text(c.text);"
+    )
+    script(
+        upstream,
+        exec_turn(f"fetch {m}", shell(f"curl -s https://{HOST}/{m}-1")),
+        exec_turn(f"{m}-1", ask_source),
+        exec_turn(f"operator answered {m}", shell(f"curl -s https://{HOST}/{m}-2")),
+        {"when": f"{m}-2", "text": f"done {m}"},
+    )
+
+
+def run_codex(bottle, prompt: str) -> tuple[threading.Thread, dict]:
+    """``codex exec`` with the provider's flags, in a thread: the test answers meanwhile."""
+    out: dict = {}
+    codex, *flags = bottle.prepared.provider.agent_argv(bottle.prepared.request.agent, "fresh")
+    flags.remove("--no-daemon")  # `exec` runs no background server anyway
+    command = [codex, "exec", *flags, "--skip-git-repo-check", prompt]
+
+    def go() -> None:
+        result = bottle.agent.exec_run(command, workdir="/workspace")
+        out["text"] = result.output.decode(errors="replace")
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    return t, out
+
+
+def pending_id(env: BottleEnv, slug: str, timeout: float = 180) -> str:
+    """The proposal's id once supervise queued it (seen through the operator's CLI)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = env.run("supervise", "list", "--json")
+        assert r.returncode == 0, r.stderr
+        mine = [p for p in json.loads(r.stdout) if p["slug"] == slug]
+        if mine:
+            return mine[0]["id"]
+        time.sleep(0.5)
+    raise AssertionError("codex never called egress-block")
+
+
+def test_approve_the_agent_asks_the_operator_approves_the_retry_passes(
+    codex_env, docker_client, upstream
+):
+    m = uuid.uuid4().hex
+    loop_script(upstream, m)
+    with launched_bottle(codex_env, docker_client, agent="sup") as bottle:
+        thread, out = run_codex(bottle, f"fetch {m}")
+        pid = pending_id(codex_env, bottle.slug)
+        shown = json.loads(codex_env.run("supervise", "show", bottle.slug, pid, "--json").stdout)
+        assert shown["route"] == {"host": HOST} and m in shown["justification"]
+        r = codex_env.run("supervise", "approve", bottle.slug, pid, "--notes", f"ok {m}")
+        assert r.returncode == 0, r.stderr
+        thread.join(300)
+        assert not thread.is_alive(), "codex did not finish"
+        logs = bottle.sidecars.logs(stderr=False).decode(errors="replace")
+    assert f"done {m}" in out["text"], out["text"][-3000:]
+    # The first curl met egress's refusal ...
+    first = result_with(upstream, "request denied")
+    assert HOST in first and f"{m}-1" in first, first
+    # ... the tool's answer reached the model ...
+    answered = json.loads(result_with(upstream, f"ok {m}"))
+    assert answered["status"] == "approved" and answered["route"] == {"host": HOST}, answered
+    # ... and the retry reached the fake internet.
+    assert requests_with(upstream, f"{m}-2"), "the retried request never arrived"
+    assert not requests_with(upstream, f"{m}-1")
+    events = [json.loads(line) for line in logs.splitlines() if '"supervise"' in line]
+    asked = [e for e in events if e.get("event") == "asked"]
+    assert asked and asked[0]["new"] is True, events
+    print("codex sent a progress token:", asked[0]["progress_token"])
+
+
+def test_reject_the_reason_reaches_the_model_and_the_host_stays_closed(
+    codex_env, docker_client, upstream
+):
+    m = uuid.uuid4().hex
+    loop_script(upstream, m)
+    with launched_bottle(codex_env, docker_client, agent="sup") as bottle:
+        thread, out = run_codex(bottle, f"fetch {m}")
+        pid = pending_id(codex_env, bottle.slug)
+        reason = f"use the mirror {m}"
+        r = codex_env.run("supervise", "reject", bottle.slug, pid, "--reason", reason)
+        assert r.returncode == 0, r.stderr
+        thread.join(300)
+    assert f"done {m}" in out["text"], out["text"][-3000:]
+    answered = json.loads(result_with(upstream, reason))
+    assert answered["status"] == "rejected" and answered["notes"] == reason
+    assert not requests_with(upstream, f"{m}-2")  # refused again by egress
+    denied = [t for t in tool_results(upstream) if "request denied" in t and m in t]
+    assert len(denied) == 2, denied
