@@ -11,6 +11,10 @@ to (egress answers 403), then call that tool from ``exec``. The test, as the
 operator, answers with the real CLI (``bot-bottle supervise approve|reject``);
 the tool's result reaches the model as the ``exec`` output, and the model makes
 codex retry: the retry passes (or, rejected, is still refused).
+
+``exec`` hands the model what it has after a while (30 s unless the source asks
+otherwise) and keeps the cell running: an operator slower than that is waited
+for with codex's ``wait`` tool on that cell, and the answer arrives there.
 """
 
 from __future__ import annotations
@@ -62,25 +66,28 @@ def shell(command: str) -> str:
     return f"const r = await tools.exec_command({{cmd: {json.dumps(command)}}}); text(r.output);"
 
 
+def inputs(upstream) -> list[dict]:
+    """The input items of every request to the Responses API, in order."""
+    items: list[dict] = []
+    for row in requests_with(upstream, "/v1/responses"):
+        if row["headers"].get("host") != "api.openai.com" or not row["body"]:
+            continue
+        items += json.loads(row["body"]).get("input") or []
+    return items
+
+
 def tool_results(upstream) -> list[str]:
     """Every text the model received as a tool's output, in order, each once."""
     seen: list[str] = []
-    for row in requests_with(upstream, "/v1/responses"):
-        if row["headers"].get("host") != "api.openai.com":
+    for item in inputs(upstream):
+        if not item["type"].endswith("_call_output"):
             continue
-        try:
-            request = json.loads(row["body"] or "{}")
-        except ValueError:
-            continue
-        for item in request.get("input") or []:
-            if not item["type"].endswith("_call_output"):
-                continue
-            output = item.get("output")
-            parts = output if isinstance(output, list) else [{"text": str(output)}]
-            for part in parts:
-                text = part.get("text", "") if isinstance(part, dict) else str(part)
-                if text and text not in seen:
-                    seen.append(text)
+        output = item.get("output")
+        parts = output if isinstance(output, list) else [{"text": str(output)}]
+        for part in parts:
+            text = part.get("text", "") if isinstance(part, dict) else str(part)
+            if text and text not in seen:
+                seen.append(text)
     return seen
 
 
@@ -90,18 +97,24 @@ def result_with(upstream, needle: str) -> str:
     return found[0]
 
 
-def loop_script(upstream, m: str) -> None:
+def ask_source(m: str, yield_ms: int | None = None) -> str:
+    """``exec`` source calling egress-block; the answer (the MCP result's text) is its own item."""
     ask = {"host": HOST, "justification": f"the task needs {HOST} ({m})"}
-    # The answer is handed over as its own text item: the MCP result's text content.
-    ask_source = (
+    pragma = f'// @exec: {{"yield_time_ms": {yield_ms}}}\n' if yield_ms else ""
+    return (
+        f'{pragma}text("asking the operator {m}");\n'
         f"const r = await {TOOL}({json.dumps(ask)});\n"
         f'text("operator answered {m}");\n'
         "for (const c of r.content) text(c.text);"
     )
+
+
+def loop_script(upstream, m: str, *waiting: dict, yield_ms: int | None = None) -> None:
     script(
         upstream,
         exec_turn(f"fetch {m}", shell(f"curl -s https://{HOST}/{m}-1")),
-        exec_turn(f"{m}-1", ask_source),
+        exec_turn(f"{m}-1", ask_source(m, yield_ms)),
+        *waiting,
         exec_turn(f"operator answered {m}", shell(f"curl -s https://{HOST}/{m}-2")),
         {"when": f"{m}-2", "text": f"done {m}"},
     )
@@ -185,3 +198,40 @@ def test_reject_the_reason_reaches_the_model_and_the_host_stays_closed(
     assert not requests_with(upstream, f"{m}-2")  # refused again by egress
     denied = [t for t in tool_results(upstream) if "request denied" in t and m in t]
     assert len(denied) == 2, denied
+
+
+def test_a_slow_operator_is_waited_for_on_the_running_exec_cell(codex_env, docker_client, upstream):
+    """``exec`` yields while the tool still waits; ``wait`` on that cell gets the answer."""
+    m = uuid.uuid4().hex
+    wait = {
+        "when": f"asking the operator {m}",  # the yielded output, the cell still running
+        "capture": r"cell ID (\w+)",
+        "tool_call": {"name": "wait", "arguments": {"cell_id": "$1", "yield_time_ms": 120000}},
+    }
+    loop_script(upstream, m, wait, yield_ms=1000)
+    with launched_bottle(codex_env, docker_client, agent="sup") as bottle:
+        thread, out = run_codex(bottle, f"fetch {m}")
+        pid = pending_id(codex_env, bottle.slug)
+        deadline = time.monotonic() + 120
+        while not running_cell(upstream, m):  # the operator answers only after exec yielded
+            assert time.monotonic() < deadline, "exec never yielded"
+            time.sleep(0.5)
+        r = codex_env.run("supervise", "approve", bottle.slug, pid, "--notes", f"ok {m}")
+        assert r.returncode == 0, r.stderr
+        thread.join(300)
+        assert not thread.is_alive(), "codex did not finish"
+    assert f"done {m}" in out["text"], out["text"][-3000:]
+    waited = [
+        i for i in inputs(upstream) if i["type"] == "function_call_output" and f"ok {m}" in str(i)
+    ]
+    assert waited, "the answer never came back through wait"
+    answered = json.loads(result_with(upstream, f"ok {m}"))
+    assert answered["status"] == "approved" and answered["route"] == {"host": HOST}, answered
+    assert requests_with(upstream, f"{m}-2"), "the retried request never arrived"
+
+
+def running_cell(upstream, m: str) -> bool:
+    return any(
+        "Script running with cell ID" in str(i) and f"asking the operator {m}" in str(i)
+        for i in inputs(upstream)
+    )

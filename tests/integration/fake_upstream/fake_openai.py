@@ -10,6 +10,9 @@ A test writes the script, ``/log/openai-script.json``: a list of turns, each
 {"name": ..., "arguments": {...}}}`` or a freeform one ``{"when": TEXT,
 "custom_tool_call": {"name": ..., "input": "..."}}`` (codex 0.171 runs shell
 commands through its ``exec`` tool: JavaScript calling ``tools.exec_command``).
+A turn with ``"capture": REGEX`` fills every argument that is exactly ``"$1"`` with
+the regex's first group as found in the request (say, the id of an ``exec`` cell
+codex reported still running, for a ``wait`` call).
 A request whose body holds ``when`` (the user's prompt, or a tool's output the
 previous turn asked for) gets that turn, once; anything else codex asks gets a
 plain "ok". While ``/log/openai-no-websocket`` exists, the
@@ -24,6 +27,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import struct
 import threading
 
@@ -57,6 +61,16 @@ def _turn(body: str) -> dict:
                 _used.add(i)
                 return turn
     return {"text": "ok"}
+
+
+def _filled(turn: dict, body: str) -> dict:
+    """The turn with its ``"$1"`` arguments set from ``capture`` (see the module's doc)."""
+    found = re.search(turn["capture"], body) if "capture" in turn else None
+    if found is None or "tool_call" not in turn:
+        return turn
+    call = turn["tool_call"]
+    args = {k: found.group(1) if v == "$1" else v for k, v in call["arguments"].items()}
+    return dict(turn, tool_call=dict(call, arguments=args))
 
 
 def _item(turn: dict, n: int) -> dict:
@@ -108,7 +122,7 @@ def events(body: str) -> list[dict]:
     items: list[dict] = []
     # codex may warm a connection up with a request that must generate nothing.
     if request.get("generate") is not False:
-        item = _item(_turn(body), n)
+        item = _item(_filled(_turn(body), body), n)
         items.append(item)
         out += _item_events(item)
     usage = {
