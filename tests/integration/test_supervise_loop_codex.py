@@ -10,7 +10,9 @@ fake_openai.py``) makes codex run ``curl`` to a host the bottle has no route
 to (egress answers 403), then call that tool from ``exec``. The test, as the
 operator, answers with the real CLI (``bot-bottle supervise approve|reject``);
 the tool's result reaches the model as the ``exec`` output, and the model makes
-codex retry: the retry passes (or, rejected, is still refused).
+codex retry: the retry passes (or, rejected, is still refused). The ``curl``
+runs go through ``codex_shell.shell``, which asks again when codex loses a
+command in the gVisor bottle (see there).
 
 ``exec`` hands the model what it has after a while (30 s unless the source asks
 otherwise) and keeps the cell running: an operator slower than that is waited
@@ -25,6 +27,7 @@ import time
 import uuid
 
 import pytest
+from codex_shell import shell
 from fake_internet import BottleEnv, launched_bottle, requests_with
 
 pytestmark = pytest.mark.docker
@@ -59,11 +62,6 @@ def script(upstream, *turns: dict) -> None:
 
 def exec_turn(when: str, source: str) -> dict:
     return {"when": when, "custom_tool_call": {"name": "exec", "input": source}}
-
-
-def shell(command: str) -> str:
-    """``exec`` source running ``command`` in the bottle and handing its output to the model."""
-    return f"const r = await tools.exec_command({{cmd: {json.dumps(command)}}}); text(r.output);"
 
 
 def inputs(upstream) -> list[dict]:
