@@ -21,6 +21,7 @@ import time
 import uuid
 
 import pytest
+from codex_shell import shell
 from fake_internet import BottleEnv, launched_bottle, requests_with, slug_from
 from terminal import Terminal, screen_text
 
@@ -147,10 +148,9 @@ def test_a_scripted_tool_call_runs_in_the_bottle_and_meets_egress(codex, upstrea
         f"curl -s https://unrouted.example.test/{m}-refused"
     )
     # codex 0.171 runs shell commands through its `exec` tool (JavaScript).
-    source = f"const r = await tools.exec_command({{cmd: {json.dumps(command)}}}); text(r.output);"
     script(
         upstream,
-        {"when": f"fetch {m}", "custom_tool_call": {"name": "exec", "input": source}},
+        {"when": f"fetch {m}", "custom_tool_call": {"name": "exec", "input": shell(command)}},
         {"when": f"{m}-allowed", "text": f"done {m}"},
     )
     out = codex_exec(codex, f"fetch {m}")
