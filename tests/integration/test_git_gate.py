@@ -4,57 +4,22 @@ uses its ordinary upstream URL, and reaches the upstream only through the gate."
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
-from bot_bottle_docker import images
-from fake_internet import BottleEnv, launched_bottle, wait_for
+from fake_internet import BottleEnv, launched_bottle
+from git_server import GIT_HOST, UPSTREAM, running_git_upstream
 
 pytestmark = pytest.mark.docker
 
-HERE = Path(__file__).parent / "git_upstream"
-GIT_HOST = "git.example.test"
-UPSTREAM = f"ssh://git@{GIT_HOST}/srv/git/app.git"
 ID = "GIT_AUTHOR_NAME=a GIT_AUTHOR_EMAIL=a@x.test GIT_COMMITTER_NAME=a GIT_COMMITTER_EMAIL=a@x.test"
 
 
 @pytest.fixture(scope="module")
 def git_upstream(docker_client, base_image, upstream, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("git-upstream")
-    key = tmp / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    (tmp / "keys").mkdir()
-    (tmp / "keys" / "authorized_keys").write_text((tmp / "id_ed25519.pub").read_text())
-    digest = hashlib.sha256(
-        b"".join(p.read_bytes() for p in sorted(HERE.iterdir())) + base_image.encode()
-    ).hexdigest()[:12]
-    tag = f"bot-bottle-test/git-upstream:{digest}"
-    images.build(
-        docker_client,
-        tag=tag,
-        context=HERE,
-        dockerfile=HERE / "Dockerfile",
-        base_image=base_image,
-        progress=lambda line: None,
-    )
-    container = docker_client.containers.run(
-        tag,
-        name=f"bbtest-git-{uuid.uuid4().hex[:8]}",
-        network=upstream.network,
-        volumes={str(tmp / "keys"): {"bind": "/keys", "mode": "ro"}},
-        labels={"bot-bottle.test": "1"},
-        detach=True,
-    )
-    try:
-        wait_for(lambda: b"Server listening" in container.logs(), "the git upstream's sshd")
-        container.reload()
-        ip = container.attrs["NetworkSettings"]["Networks"][upstream.network]["IPAddress"]
-        yield container, ip, key
-    finally:
-        container.remove(force=True)
+    with running_git_upstream(docker_client, base_image, upstream.network, tmp) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,9 @@ from .config import ENV_KEY_PREFIX, GateConfig, GateRepo
 
 ENV_STATE = layout.ENV_GIT_GATE_STATE
 STATE_DIR = layout.GIT_GATE_STATE
-TIMEOUT_S = 600  # a clone of a large repo over a slow link
+TIMEOUT_S = 600
+# The SSH control sockets: a short path (a socket's name is limited to about 100 bytes).
+CONTROL_DIR = "/tmp/bb-git-gate"  # a clone of a large repo over a slow link
 
 # No transport but SSH (and local paths, which only the operator's config can name):
 # never ext:: or a URL's own helper.
@@ -66,6 +68,14 @@ def ssh_command(name: str) -> str:
         "StrictHostKeyChecking=accept-new",
         "-o",
         "ConnectTimeout=15",
+        # One SSH connection per upstream, reused by the fetch before each ref listing and
+        # the push after it: a handshake costs more than the git conversation itself.
+        "-o",
+        "ControlMaster=auto",
+        "-o",
+        f"ControlPath={CONTROL_DIR}/%C",
+        "-o",
+        "ControlPersist=120",
     ]
     if key_file(name).exists():
         argv += ["-i", str(key_file(name))]
@@ -110,6 +120,7 @@ def prepare(config: GateConfig, hooks_python: str = sys.executable) -> None:
                 f.write(key if key.endswith("\n") else key + "\n")
     d = _ssh_dir()
     d.mkdir(mode=0o700, exist_ok=True)
+    os.makedirs(CONTROL_DIR, mode=0o700, exist_ok=True)
     lines = []
     for host, address in sorted(config.ssh_hosts.items()):
         # The operator pinned where this name is; the host key is still checked under it.
@@ -169,6 +180,10 @@ def sync(repo: GateRepo) -> None:
             ["fetch", "--prune", "--no-tags", "-q", repo.upstream, *refspecs], name=repo.name, cwd=d
         )
         _ok(r, f"fetch from {repo.upstream}")
+        head = git(["symbolic-ref", "-q", "HEAD"], name=repo.name, cwd=d).stdout.decode().strip()
+        has_head = git(["rev-parse", "-q", "--verify", head], name=repo.name, cwd=d)
+        if head and has_head.returncode == 0:
+            return  # the default branch is known; asking costs a round trip every time
         r = git(["ls-remote", "--symref", repo.upstream, "HEAD"], name=repo.name, cwd=d)
         for line in r.stdout.decode(errors="replace").splitlines():
             if line.startswith("ref: ") and line.endswith("\tHEAD"):
