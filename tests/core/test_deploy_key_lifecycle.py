@@ -128,6 +128,16 @@ def test_a_failed_launch_revokes_the_key(ink, gitea):
     assert gitea.keys_of("acme/app") == {}
 
 
+def test_a_failed_launch_whose_key_cannot_be_revoked_keeps_its_record_for_cleanup(ink, gitea):
+    gitea.fail_next["DELETE"] = [500]
+    r = ink.run("start", "coder", "--yes", "--backend", "inkjet", env={"INKJET_LAUNCH_FAILS": "1"})
+    assert r.code == 1 and "fell over" in r.err and "by hand" in r.err, r.err
+    (key_id,) = gitea.keys_of("acme/app")
+    assert f"[git] deploy key {key_id} of acme/app" in ink.run("cleanup", "--dry-run").out
+    assert ink.run("cleanup", "--yes").code == 0
+    assert gitea.keys_of("acme/app") == {} and ink.state_entries() == []
+
+
 def test_a_failed_revocation_is_said_kept_and_cleanup_tries_again(ink, gitea):
     gitea.fail_next["DELETE"] = [500]
     r = ink.run("start", "coder", "--yes", "--backend", "inkjet")

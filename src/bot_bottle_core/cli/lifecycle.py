@@ -137,7 +137,12 @@ def launch_new(
         )
         if not confirm(prepared):
             return None
-        running.launch(prepared, echo)
+        try:
+            running.launch(prepared, echo)
+        except BaseException:
+            if prepared.keys.record.exists():
+                claim.keep()  # a deploy key not revoked: its record is how cleanup finds it
+            raise
         # From here the bottle exists: settle decides what happens to the state.
         claim.keep()
     return prepared
