@@ -17,12 +17,10 @@ Containers and the host share one clock, so the agent's times and the operator's
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -35,19 +33,9 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import BASE_IMAGE  # noqa: E402
 from fake_internet import BottleEnv, launched_bottle, running_upstream  # noqa: E402
+from supervise_agent import put_client  # noqa: E402
 
 HOST = "api.fakeprov.test"  # served by the fake internet, not routed in bottle 'sec'
-CLIENT = ROOT / "tests" / "integration" / "agent_mcp.py"
-
-
-def put_client(agent) -> None:
-    data = CLIENT.read_bytes()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo("agent_mcp.py")
-        info.size, info.mode = len(data), 0o644
-        tar.addfile(info, io.BytesIO(data))
-    agent.put_archive("/opt", buf.getvalue())
 
 
 def one_run(env: BottleEnv, bottle, queue: Path, n: int) -> dict[str, float]:

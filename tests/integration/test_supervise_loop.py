@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from claude_session import (
     tool_results,
 )
 from fake_internet import BottleEnv, launched_bottle, requests_with, slug_from
+from supervise_agent import exec_in_background, pending_id
 
 pytestmark = pytest.mark.docker
 
@@ -73,30 +72,10 @@ def loop_script(upstream, m: str, path_allowlist: list[str] | None = None) -> No
     )
 
 
-def run_claude(bottle, prompt: str) -> tuple[threading.Thread, dict]:
-    out: dict = {}
+def run_claude(bottle, prompt: str):
+    """``claude -p`` with the provider's flags, in a thread: the test answers meanwhile."""
     argv = bottle.prepared.provider.agent_argv(bottle.prepared.request.agent, "fresh")
-
-    def go() -> None:
-        result = bottle.agent.exec_run([*argv, "-p", prompt], workdir="/workspace")
-        out["text"] = result.output.decode(errors="replace")
-
-    t = threading.Thread(target=go, daemon=True)
-    t.start()
-    return t, out
-
-
-def pending_id(env: BottleEnv, slug: str, timeout: float = 180) -> str:
-    """The proposal's id once supervise queued it (seen through the operator's CLI)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = env.run("supervise", "list", "--json")
-        assert r.returncode == 0, r.stderr
-        mine = [p for p in json.loads(r.stdout) if p["slug"] == slug]
-        if mine:
-            return mine[0]["id"]
-        time.sleep(0.5)
-    raise AssertionError("claude never called egress-block")
+    return exec_in_background(bottle.agent, [*argv, "-p", prompt])
 
 
 def test_approve_the_agent_asks_the_operator_approves_the_retry_passes(

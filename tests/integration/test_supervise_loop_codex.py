@@ -22,13 +22,13 @@ for with codex's ``wait`` tool on that cell, and the answer arrives there.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 
 import pytest
 from codex_shell import shell
 from fake_internet import BottleEnv, launched_bottle, requests_with
+from supervise_agent import exec_in_background, pending_id
 
 pytestmark = pytest.mark.docker
 
@@ -118,33 +118,13 @@ def loop_script(upstream, m: str, *waiting: dict, yield_ms: int | None = None) -
     )
 
 
-def run_codex(bottle, prompt: str) -> tuple[threading.Thread, dict]:
+def run_codex(bottle, prompt: str):
     """``codex exec`` with the provider's flags, in a thread: the test answers meanwhile."""
-    out: dict = {}
     codex, *flags = bottle.prepared.provider.agent_argv(bottle.prepared.request.agent, "fresh")
     flags.remove("--no-daemon")  # `exec` runs no background server anyway
-    command = [codex, "exec", *flags, "--skip-git-repo-check", prompt]
-
-    def go() -> None:
-        result = bottle.agent.exec_run(command, workdir="/workspace")
-        out["text"] = result.output.decode(errors="replace")
-
-    t = threading.Thread(target=go, daemon=True)
-    t.start()
-    return t, out
-
-
-def pending_id(env: BottleEnv, slug: str, timeout: float = 180) -> str:
-    """The proposal's id once supervise queued it (seen through the operator's CLI)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = env.run("supervise", "list", "--json")
-        assert r.returncode == 0, r.stderr
-        mine = [p for p in json.loads(r.stdout) if p["slug"] == slug]
-        if mine:
-            return mine[0]["id"]
-        time.sleep(0.5)
-    raise AssertionError("codex never called egress-block")
+    return exec_in_background(
+        bottle.agent, [codex, "exec", *flags, "--skip-git-repo-check", prompt]
+    )
 
 
 def test_approve_the_agent_asks_the_operator_approves_the_retry_passes(
