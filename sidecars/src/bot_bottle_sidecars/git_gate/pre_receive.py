@@ -33,6 +33,7 @@ def _new_paths(new: str) -> list[str]:
             "--format=",
             "--name-only",
             "-z",
+            "--root",  # a new root commit adds every path it has
             "--diff-merges=combined",
             "--no-renames",
             new,
@@ -42,9 +43,10 @@ def _new_paths(new: str) -> list[str]:
         capture_output=True,
         check=True,
     )
-    return [
-        p for p in r.stdout.decode(errors="surrogateescape").replace("\n", "\0").split("\0") if p
-    ]
+    # With -z a path ends at NUL and may itself hold newlines: splitting on them would
+    # turn ".github/workflows/x\n.yml" into two names neither of which ends in .yml.
+    names = r.stdout.decode(errors="surrogateescape").split("\0")
+    return [p for p in names if p]
 
 
 def decide(repo: GateRepo, updates: list[Update]) -> list[Verdict]:
