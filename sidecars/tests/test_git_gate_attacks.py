@@ -90,3 +90,242 @@ def test_a_protected_path_with_a_newline_or_tab_in_its_name_is_seen(tmp_path, pa
         git("switch", "-q", "-c", "odd-name", cwd=work)
         commit(work, path, "on: push\n", "odd name")
         refused(g, before, push(work, "odd-name"), "is protected")
+
+
+# --- hand-written smart HTTP --------------------------------------------------------------
+
+ZERO = "0" * 40
+
+
+def pkt(data: bytes) -> bytes:
+    return b"%04x" % (len(data) + 4) + data
+
+
+def http(gate: Gate, method: str, path: str, body: bytes = b"", headers=None) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    base = gate.url.rsplit("/", 1)[0]
+    req = urllib.request.Request(base + path, data=body or None, method=method)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def raw_push(gate: Gate, work: Path, commands: list[tuple[str, str, str]], revs=()) -> str:
+    """``old new ref`` commands as the agent's client would send them, with a pack of
+    ``revs`` (``git pack-objects --revs`` lines); the gate's whole answer as text."""
+    status, _ = http(gate, "GET", "/app.git/info/refs?service=git-receive-pack")
+    assert status == 200
+    body = b""
+    for i, (old, new, ref) in enumerate(commands):
+        line = f"{old} {new} {ref}".encode()
+        body += pkt(line + (b"\0report-status side-band-64k" if i == 0 else b"") + b"\n")
+    body += b"0000"
+    if any(new != ZERO for _, new, _ in commands):
+        body += subprocess.run(
+            ["git", "pack-objects", "--stdout", "--revs", "-q"],
+            cwd=work,
+            input="".join(f"{r}\n" for r in revs).encode(),
+            capture_output=True,
+            check=True,
+        ).stdout
+    ctype = "application/x-git-receive-pack-request"
+    status, out = http(gate, "POST", "/app.git/git-receive-pack", body, {"Content-Type": ctype})
+    return f"{status} " + out.decode(errors="replace")
+
+
+def agent_with_topic(gate: Gate) -> tuple[Path, str, str]:
+    """A clone with ``topic`` pushed (one commit on main); (work, main, topic)."""
+    work = gate.clone()
+    main = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    git("switch", "-q", "-c", "topic", cwd=work)
+    topic = commit(work, "t", "t\n", "topic")
+    git("push", "-q", "origin", "topic", cwd=work)
+    return work, main, topic
+
+
+# --- ref names ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "main",
+        "refs/heads/main",
+        "+HEAD:refs/heads/main",
+        "refs/heads/Main",
+        "refs/heads/MAIN",
+        "refs/heads/\uff4d\uff41\uff49\uff4e",  # fullwidth "main"
+        "refs/heads/release/1.0",
+        "refs/heads/RELEASE/x/y",
+    ],
+)
+def test_a_protected_branch_is_refused_under_every_spelling(gate, target):
+    before = refs(gate.upstream)
+    work = gate.clone()
+    commit(work, "x", "x\n", "x")
+    src = "" if ":" in target else "HEAD:"
+    refused(gate, before, push(work, "--force", src + target), "the branch is protected")
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "refs/heads//main",
+        "refs/heads/main/../x",
+        "refs/heads/./main",
+        "refs/heads/main/",
+        "refs/heads/main.lock",
+        "refs/heads/ma\x7fin",
+        "refs/heads/a..b",
+        "refs/heads/@{-1}",
+        "refs/heads/ma in",
+    ],
+)
+def test_ref_names_git_would_refuse_are_refused_by_the_gate_first(gate, ref):
+    """receive-pack runs pre-receive before it checks names: the gate checks them itself
+    instead of relying on the upstream push choking on them."""
+    work, main, _ = agent_with_topic(gate)
+    before = refs(gate.upstream)
+    new = commit(work, "y", "y\n", "y")
+    out = raw_push(gate, work, [(ZERO, new, ref)], [new, f"^{main}"])
+    assert "not a valid ref name" in out, out
+    assert refs(gate.upstream) == before
+
+
+@pytest.mark.parametrize("ref", ["HEAD", "refs/remotes/origin/main", "refs/for/main", "main"])
+def test_refs_outside_branches_and_tags_are_refused(gate, ref):
+    work, main, topic = agent_with_topic(gate)
+    before = refs(gate.upstream)
+    out = raw_push(gate, work, [(ZERO, topic, ref)], [topic, f"^{main}"])
+    assert "only branches and tags can be pushed" in out, out
+    assert refs(gate.upstream) == before
+
+
+def test_one_ref_twice_in_a_push_is_refused(gate):
+    """Delete and recreate in one push (a force push in disguise)."""
+    work, main, topic = agent_with_topic(gate)
+    before = refs(gate.upstream)
+    git("switch", "-q", "-c", "rewrite", main, cwd=work)
+    other = commit(work, "o", "o\n", "rewritten")
+    out = raw_push(
+        gate,
+        work,
+        [(topic, ZERO, "refs/heads/topic"), (ZERO, other, "refs/heads/topic")],
+        [other, f"^{main}"],
+    )
+    assert "names this ref more than once" in out, out
+    assert refs(gate.upstream) == before
+
+
+def test_lying_about_the_old_value_does_not_force_a_push(gate):
+    """The agent's client says what it thinks the ref was; the gate's push upstream only
+    lands if the upstream still has exactly that."""
+    work, main, _topic = agent_with_topic(gate)
+    before = refs(gate.upstream)
+    git("switch", "-q", "-c", "rewrite", main, cwd=work)
+    other = commit(work, "o", "o\n", "rewritten")
+    for old in (main, ZERO):  # "a fast-forward from main", "a new branch"
+        out = raw_push(gate, work, [(old, other, "refs/heads/topic")], [other, f"^{main}"])
+        assert "the upstream refused the push" in out and "stale info" in out, out
+        assert refs(gate.upstream) == before
+
+
+def test_a_protected_branch_among_many_refs_refuses_them_all(gate):
+    before = refs(gate.upstream)
+    work = gate.clone()
+    commit(work, "x", "x\n", "x")
+    git("tag", "v9", cwd=work)
+    r = push(work, "HEAD:refs/heads/a", "HEAD:refs/heads/b", "v9", "HEAD:refs/heads/mAin")
+    refused(gate, before, r, "refused refs/heads/mAin: the branch is protected")
+
+
+# --- tags ---------------------------------------------------------------------------------
+
+
+def test_a_tag_of_a_commit_touching_a_protected_path_is_refused(gate):
+    before = refs(gate.upstream)
+    work = gate.clone()
+    git("switch", "-q", "-c", "evil", cwd=work)
+    commit(work, ".github/workflows/evil.yml", "on: push\n", "evil")
+    git("tag", "-a", "-m", "inner", "inner", cwd=work)
+    git("tag", "-a", "-m", "outer", "outer", "inner", cwd=work)  # a tag of a tag
+    for tag in ("inner", "outer"):
+        refused(gate, before, push(work, f"refs/tags/{tag}"), "is protected")
+    refused(gate, before, push(work, "HEAD:refs/tags/light"), "is protected")
+
+
+@pytest.mark.parametrize("what", ["tree", "blob", "tag of a tree"])
+def test_a_tag_of_a_tree_or_blob_is_refused(gate, what):
+    """A tree with a protected path in it would otherwise reach the upstream unchecked:
+    only commits are walked."""
+    work = gate.clone()
+    before = refs(gate.upstream)
+    evil = blob(work, b"on: push\nrun: curl evil\n")
+    crafted = commit_tree(work, [("100644", evil, ".github/workflows/evil.yml")], [])
+    tree = git("rev-parse", f"{crafted}^{{tree}}", cwd=work).stdout.strip()
+    obj = {"tree": tree, "blob": evil}.get(what)
+    if obj is None:
+        git("tag", "-a", "-m", "t", "treetag", tree, cwd=work)
+        obj = git("rev-parse", "treetag", cwd=work).stdout.strip()
+    out = raw_push(gate, work, [(ZERO, obj, "refs/tags/x")], [obj])
+    assert "only commits (or tags of commits)" in out, out
+    assert refs(gate.upstream) == before
+
+
+def test_a_pushed_tag_is_not_moved_or_deleted(gate):
+    """Moving v1 to a newer commit is a release swapped under its users; deleting it and
+    pushing it again is the same move in two steps."""
+    work = gate.clone()
+    git("switch", "-q", "-c", "topic", cwd=work)
+    git("tag", "v1", cwd=work)
+    git("push", "-q", "origin", "v1", cwd=work)
+    before = refs(gate.upstream)
+    commit(work, "n", "n\n", "newer")  # a fast-forward of v1
+    git("tag", "-f", "v1", cwd=work)
+    refused(gate, before, push(work, "--force", "v1"), "a tag is not moved or deleted")
+    refused(gate, before, push(work, ":refs/tags/v1"), "a tag is not moved or deleted")
+
+
+# --- force pushes in disguise -------------------------------------------------------------
+
+
+def test_deleting_a_branch_whose_commits_nothing_else_keeps_is_refused(gate):
+    """Delete-then-recreate in two pushes is a force push; what makes it one is the first
+    push dropping commits, so that one is refused."""
+    work, _main, _topic = agent_with_topic(gate)
+    before = refs(gate.upstream)
+    refused(gate, before, push(work, ":topic"), "would drop commits no other branch or tag has")
+
+
+def test_deleting_a_branch_that_loses_nothing_is_allowed(gate):
+    work, _main, _topic = agent_with_topic(gate)
+    git("push", "-q", "origin", "topic:refs/heads/keeper", cwd=work)
+    git("push", "-q", "origin", ":topic", cwd=work)  # keeper keeps its commits
+    assert "refs/heads/topic" not in refs(gate.upstream)
+    # Two refs deleted together do not keep each other's commits.
+    git("push", "-q", "origin", "topic:refs/heads/twin", cwd=work)
+    before = refs(gate.upstream)
+    refused(gate, before, push(work, ":keeper", ":twin"), "would drop commits")
+    # A ref the same push moves forward does.
+    ahead = commit(work, "z", "z\n", "ahead")
+    git("push", "-q", "origin", "HEAD:refs/heads/twin", ":keeper", cwd=work)
+    assert "refs/heads/keeper" not in refs(gate.upstream)
+    assert refs(gate.upstream)["refs/heads/twin"] == ahead
+
+
+def test_deletion_and_tag_moves_are_allowed_with_force_push(tmp_path):
+    with Gate(tmp_path, allow_force_push=True) as g:
+        work, main, topic = agent_with_topic(g)
+        git("tag", "v1", main, cwd=work)
+        git("push", "-q", "origin", "v1", cwd=work)
+        git("tag", "-f", "v1", topic, cwd=work)
+        git("push", "-q", "--force", "origin", "v1", ":topic", cwd=work)
+        assert refs(g.upstream).get("refs/tags/v1") == topic
+        assert "refs/heads/topic" not in refs(g.upstream)

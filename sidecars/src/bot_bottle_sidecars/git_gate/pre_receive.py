@@ -13,15 +13,42 @@ import sys
 
 from . import journal, upstream
 from .config import ConfigError, GateRepo, load_config
-from .rules import Update, Verdict, check, parse_updates
+from .rules import Answers, Update, Verdict, check_push, parse_updates
 
 ENV_REPO = "BOT_BOTTLE_GIT_GATE_REPO"
 SAY = "bot-bottle git-gate"
 
 
+def _ok(*args: str) -> bool:
+    return subprocess.run(["git", *args], capture_output=True).returncode == 0
+
+
 def _is_ancestor(old: str, new: str) -> bool:
-    r = subprocess.run(["git", "merge-base", "--is-ancestor", old, new], capture_output=True)
-    return r.returncode == 0
+    return _ok("merge-base", "--is-ancestor", old, new)
+
+
+def _valid_ref(ref: str) -> bool:
+    return _ok("check-ref-format", ref)
+
+
+def _is_commit(obj: str) -> bool:
+    return _ok("cat-file", "-e", f"{obj}^{{commit}}")
+
+
+def _keeper(updates: list[Update]):
+    """Whether a commit stays reachable once the push is through: from a ref the push
+    leaves alone, or from a value it sets."""
+    pushed = [f"--exclude={u.ref}" for u in updates]
+    kept_by = [u.new for u in updates if not u.deletes]
+
+    def kept(commit: str) -> bool:
+        r = subprocess.run(
+            ["git", "rev-list", "-n1", commit, "--not", *pushed, "--all", *kept_by],
+            capture_output=True,
+        )
+        return r.returncode == 0 and not r.stdout.strip()
+
+    return kept
 
 
 def _new_paths(new: str) -> list[str]:
@@ -52,7 +79,8 @@ def _new_paths(new: str) -> list[str]:
 def decide(repo: GateRepo, updates: list[Update]) -> list[Verdict]:
     if repo.read_only:
         return [Verdict(False, "read_only", "this repository is read-only here")] * len(updates)
-    return [check(repo, u, _is_ancestor, _new_paths) for u in updates]
+    git = Answers(_is_ancestor, _new_paths, _valid_ref, _is_commit, _keeper(updates))
+    return check_push(repo, updates, git)
 
 
 def main() -> int:

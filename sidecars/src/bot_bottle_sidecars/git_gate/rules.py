@@ -1,17 +1,21 @@
 """What the gate lets through to the upstream: one verdict per pushed ref update.
 
 Checked in order, the first rule that refuses names itself:
-only branches and tags; ``protected_branches`` (any update, creation and deletion
-included; matched without regard to case, since some upstreams store refs on
-case-insensitive disks); a non-fast-forward update unless the repo allows force
-pushes; ``protected_paths`` touched by any commit the push brings that the
-upstream does not have (a merge counts for what it changes against all its parents,
-so an edit hidden in a merge is seen).
+only branches and tags, by names git itself accepts, each once per push;
+``protected_branches`` (any update, creation and deletion included; matched without
+regard to case or Unicode compatibility forms, since some upstreams store refs on
+case-insensitive disks); unless the repo allows force pushes: no history dropped (a
+non-fast-forward update, or deleting a branch whose commits no other ref keeps) and
+no tag moved or deleted (deleting and recreating would be a move); only commits (or
+tags of commits) pushed; ``protected_paths`` touched by any commit the push brings
+that the upstream does not have (a merge counts for what it changes against all its
+parents, so an edit hidden in a merge is seen).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -50,6 +54,15 @@ IsAncestor = Callable[[str, str], bool]
 NewPaths = Callable[[str], Sequence[str]]  # paths the commits new to the upstream touch
 
 
+@dataclass(frozen=True)
+class Answers:
+    is_ancestor: IsAncestor
+    new_paths: NewPaths
+    valid_ref: Callable[[str], bool]  # ``git check-ref-format``
+    is_commit: Callable[[str], bool]  # a commit, or a tag that peels to one
+    kept: Callable[[str], bool]  # the commit stays reachable from the refs after the push
+
+
 def parse_updates(text: str) -> list[Update]:
     """pre-receive's stdin: ``<old> <new> <ref>`` per line."""
     updates = []
@@ -59,10 +72,15 @@ def parse_updates(text: str) -> list[Update]:
     return updates
 
 
+def _fold(name: str) -> str:
+    # Fullwidth letters or ligatures ("ﬁ") would otherwise slip past a rule for "main".
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
 def branch_protected(repo: GateRepo, branch: str) -> str | None:
-    folded = branch.casefold()
+    folded = _fold(branch)
     for pattern in repo.protected_branches:
-        if fnmatchcase(folded, pattern.casefold()):
+        if fnmatchcase(folded, _fold(pattern)):
             return pattern
     return None
 
@@ -112,9 +130,22 @@ def path_protected(repo: GateRepo, path: str) -> str | None:
     return None
 
 
-def check(repo: GateRepo, u: Update, is_ancestor: IsAncestor, new_paths: NewPaths) -> Verdict:
+def check_push(repo: GateRepo, updates: Sequence[Update], git: Answers) -> list[Verdict]:
+    refs = [u.ref for u in updates]
+    return [
+        Verdict(False, "refs", "the push names this ref more than once")
+        if refs.count(u.ref) > 1
+        else check(repo, u, git)
+        for u in updates
+    ]
+
+
+def check(repo: GateRepo, u: Update, git: Answers) -> Verdict:
     if not u.ref.startswith((HEADS, TAGS)):
         return Verdict(False, "refs", "only branches and tags can be pushed through the gate")
+    # receive-pack runs this hook before it checks names itself.
+    if not git.valid_ref(u.ref):
+        return Verdict(False, "refs", "not a valid ref name")
     if u.ref.startswith(HEADS):
         pattern = branch_protected(repo, u.ref[len(HEADS) :])
         if pattern is not None:
@@ -123,16 +154,33 @@ def check(repo: GateRepo, u: Update, is_ancestor: IsAncestor, new_paths: NewPath
                 f"protected_branches: {pattern}",
                 "the branch is protected; push another branch and ask for a review",
             )
+    rewrite = not repo.allow_force_push
+    if rewrite and u.ref.startswith(TAGS) and not u.creates:
+        return Verdict(
+            False,
+            "force push",
+            "a tag is not moved or deleted once pushed (force pushes are refused); "
+            "push a new tag",
+        )
     if u.deletes:
+        if rewrite and not git.kept(u.old):
+            return Verdict(
+                False,
+                "force push",
+                "deleting the branch would drop commits no other branch or tag has "
+                "(force pushes are refused); merge it somewhere first",
+            )
         return ALLOW
-    if not u.creates and not repo.allow_force_push and not is_ancestor(u.old, u.new):
+    if not git.is_commit(u.new):
+        return Verdict(False, "refs", "only commits (or tags of commits) can be pushed")
+    if not u.creates and rewrite and not git.is_ancestor(u.old, u.new):
         return Verdict(
             False,
             "force push",
             "not a fast-forward (force pushes are refused); fetch, rebase or merge, push again",
         )
     if repo.protected_paths:
-        for path in new_paths(u.new):
+        for path in git.new_paths(u.new):
             pattern = path_protected(repo, path)
             if pattern is not None:
                 return Verdict(
