@@ -10,6 +10,7 @@ that the refusal says why.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -329,3 +330,131 @@ def test_deletion_and_tag_moves_are_allowed_with_force_push(tmp_path):
         git("push", "-q", "--force", "origin", "v1", ":topic", cwd=work)
         assert refs(g.upstream).get("refs/tags/v1") == topic
         assert "refs/heads/topic" not in refs(g.upstream)
+
+
+# --- the HTTP front -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/app.git/%2e%2e/keys/app"),
+        ("GET", "/%2e%2e/keys/app"),
+        ("GET", "/app.git/info/refs/../../../keys/app"),
+        ("GET", "/app.git/info/../HEAD"),
+        ("GET", "/app.git/./info/refs?service=git-upload-pack"),
+        ("GET", "/app.git//info/refs?service=git-upload-pack"),
+        ("GET", "/app.git/info/refs/?service=git-upload-pack"),
+        ("GET", "/app.git/info/refs%3Fservice=git-upload-pack"),
+        ("GET", "/App.git/info/refs?service=git-upload-pack"),
+        ("GET", "/app/info/refs?service=git-upload-pack"),
+        ("GET", "/app.git/info/refs"),  # dumb HTTP ref listing
+        ("GET", "/app.git/info/refs?service=git-upload-archive"),
+        ("GET", "/app.git/info/refs?service=upload-pack"),
+        ("GET", "/app.git/info/packs"),
+        ("GET", "/app.git/objects/info/alternates"),
+        ("GET", "/app.git/config"),
+        ("GET", "/app.git/hooks/pre-receive"),
+        ("POST", "/app.git/git-upload-archive"),
+        ("POST", "/app.git/info/refs?service=git-receive-pack"),
+        ("GET", "/app.git/git-receive-pack"),
+        ("GET", "/app.git/git-upload-pack"),
+    ],
+)
+def test_only_smart_http_of_a_configured_repo_is_served(gate, method, path):
+    status, body = http(gate, method, path, b"0000" if method == "POST" else b"")
+    assert status in (403, 404), (status, body[:200])
+    assert b"bot-bottle git-gate" in body
+
+
+def test_a_second_service_in_the_query_is_not_what_http_backend_serves(gate):
+    """The gate checks and logs the first ``service``; http-backend took the last."""
+    status, body = http(
+        gate, "GET", "/app.git/info/refs?service=git-upload-pack&service=git-receive-pack"
+    )
+    assert status == 200
+    assert body.startswith(b"001e# service=git-upload-pack\n"), body[:80]
+
+
+def test_a_read_only_repo_lists_no_receive_pack_under_any_query(tmp_path):
+    with Gate(tmp_path, read_only=True) as g:
+        for query in (
+            "service=git-receive-pack",
+            "service=git-upload-pack&service=git-receive-pack",
+            "service=git%2Dreceive-pack",
+        ):
+            status, body = http(g, "GET", f"/app.git/info/refs?{query}")
+            assert b"# service=git-receive-pack" not in body, (query, status, body[:80])
+
+
+@pytest.mark.parametrize(
+    "value", ["version=2:x", "version=22", "version=2\tx", "version=2,version=1", "version=2 x"]
+)
+def test_only_a_plain_git_protocol_header_reaches_git(gate, value):
+    status, body = http(
+        gate,
+        "GET",
+        "/app.git/info/refs?service=git-upload-pack",
+        headers={"Git-Protocol": value},
+    )
+    assert status == 200
+    assert b"version 2" not in body, body[:120]  # git was not told anything: protocol v0
+    ok = http(
+        gate,
+        "GET",
+        "/app.git/info/refs?service=git-upload-pack",
+        headers={"Git-Protocol": "version=2"},
+    )
+    assert b"version 2" in ok[1]
+
+
+def test_request_headers_do_not_become_cgi_variables(gate):
+    """``Path-Info``, ``Query-String``, ``Git-Dir``... would be ``HTTP_*`` at most, and the
+    gate does not pass headers through as a whole anyway."""
+    headers = {
+        "Path-Info": "/app.git/git-receive-pack",
+        "Query-String": "service=git-receive-pack",
+        "Git-Dir": "/",
+        "Git-Config-Parameters": "'core.hooksPath'='/tmp'",
+        "Git-Project-Root": "/",
+        "Proxy": "http://127.0.0.1:9",
+        "Remote-User": "root",
+    }
+    status, body = http(gate, "GET", "/app.git/info/refs?service=git-upload-pack", headers=headers)
+    assert status == 200
+    assert body.startswith(b"001e# service=git-upload-pack\n")
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Content-Encoding": "gzip"}, b"this is not gzip"),
+        ({"Content-Encoding": "deflate"}, b"x\x9c\x03\x00\x00\x00\x00\x01"),
+        ({"Transfer-Encoding": "chunked"}, b"-5\r\nabc\r\n0\r\n\r\n"),
+        ({"Transfer-Encoding": "chunked"}, b"zz\r\n0000\r\n0\r\n\r\n"),
+        ({"Transfer-Encoding": "chunked"}, b"ffffffff\r\n0000"),
+        ({"Content-Length": "999999"}, b"0000"),
+    ],
+)
+def test_broken_bodies_change_nothing_and_the_gate_keeps_serving(gate, headers, body):
+
+    work, _, _ = agent_with_topic(gate)
+    before = refs(gate.upstream)
+    host, port = gate.server.server_address[:2]
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    if "Content-Length" not in headers and "Transfer-Encoding" not in headers:
+        head += f"Content-Length: {len(body)}\r\n"
+    request = (
+        "POST /app.git/git-receive-pack HTTP/1.1\r\nHost: gate\r\n"
+        "Content-Type: application/x-git-receive-pack-request\r\n"
+        f"{head}\r\n"
+    ).encode() + body
+    with socket.create_connection((host, port), timeout=30) as s:
+        s.sendall(request)
+        s.shutdown(socket.SHUT_WR)  # a short body ends here
+        while s.recv(65536):
+            pass
+    assert refs(gate.upstream) == before
+    new = commit(work, "after", "after\n", "after")
+    git("push", "-q", "origin", "topic", cwd=work)
+    assert refs(gate.upstream)["refs/heads/topic"] == new

@@ -28,7 +28,7 @@ PATH_RE = re.compile(
     r"/(?P<what>info/refs|git-upload-pack|git-receive-pack)$"
 )
 SERVICES = ("git-upload-pack", "git-receive-pack")
-PROTOCOL_RE = re.compile(r"^version=[0-9]$")
+PROTOCOL_RE = re.compile(r"version=[0-9]")
 CHUNK = 64 * 1024
 
 
@@ -78,7 +78,10 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if service == "git-upload-pack":
                 journal.record("fetch", repo=repo.name, verdict="allow")
-        self._cgi(method, repo.name, what, url.query)
+        # http-backend reads the service the gate checked and logged, and nothing else:
+        # of "service=git-upload-pack&service=git-receive-pack" it would take the last.
+        query = f"service={service}" if what == "info/refs" else ""
+        self._cgi(method, repo.name, what, query)
 
     def _cgi(self, method: str, name: str, what: str, query: str) -> None:
         env = upstream.git_env(name)
@@ -96,7 +99,7 @@ class Handler(BaseHTTPRequestHandler):
             env["CONTENT_TYPE"] = ctype
         if self.headers.get("Content-Encoding", "").lower() in ("gzip", "x-gzip"):
             env["HTTP_CONTENT_ENCODING"] = "gzip"
-        if PROTOCOL_RE.match(self.headers.get("Git-Protocol", "")):
+        if PROTOCOL_RE.fullmatch(self.headers.get("Git-Protocol", "")):
             env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
         proc = subprocess.Popen(
             ["git", *upstream.PROTOCOLS, "http-backend"],
