@@ -458,3 +458,194 @@ def test_broken_bodies_change_nothing_and_the_gate_keeps_serving(gate, headers, 
     new = commit(work, "after", "after\n", "after")
     git("push", "-q", "origin", "topic", cwd=work)
     assert refs(gate.upstream)["refs/heads/topic"] == new
+
+
+# --- protected paths, more evasions -------------------------------------------------------
+
+
+def sneak(gate: Gate, build) -> None:
+    """``build(work)`` makes commits on a fresh branch; pushing it must be refused."""
+    before = refs(gate.upstream)
+    work = gate.clone()
+    git("switch", "-q", "-c", "sneaky", cwd=work)
+    build(work)
+    r = push(work, "HEAD:refs/heads/sneaky")
+    refused(gate, before, r, "protected_paths: .github/workflows/**")
+
+
+def _rename_in(work: Path) -> None:
+    commit(work, "src/ci.yml", "on: push\nrun: curl evil\n", "innocent file")
+    git("mv", "src/ci.yml", ".github/workflows/ci2.yml", cwd=work)
+    git("commit", "-q", "-m", "move it", cwd=work)
+
+
+def _copy_in(work: Path) -> None:
+    text = (work / ".github/workflows/ci.yml").read_text()
+    commit(work, ".github/workflows/copy.yml", text, "an identical copy")
+
+
+def _delete(work: Path) -> None:
+    git("rm", "-q", ".github/workflows/ci.yml", cwd=work)
+    git("commit", "-q", "-m", "no more ci", cwd=work)
+
+
+def _mode(work: Path) -> None:
+    (work / ".github/workflows/ci.yml").chmod(0o755)
+    git("commit", "-q", "-am", "executable", cwd=work)
+
+
+def _symlink(work: Path) -> None:
+    os.symlink("/etc/passwd", work / ".github/workflows/link.yml")
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "link", cwd=work)
+
+
+def _gitlink_inside(work: Path) -> None:
+    head = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    git("update-index", "--add", "--cacheinfo", f"160000,{head},.github/workflows/sub", cwd=work)
+    git("commit", "-q", "-m", "a submodule", cwd=work)
+
+
+def _gitlink_over_dir(work: Path) -> None:
+    head = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    readme = git("rev-parse", "HEAD:README", cwd=work).stdout.strip()
+    c = commit_tree(
+        work,
+        [("100644", readme, "README"), ("160000", head, ".github/workflows")],
+        [head],
+    )
+    git("reset", "-q", "--hard", c, cwd=work)
+
+
+def _orphan_merged(work: Path) -> None:
+    """The evil file in a new root commit; the merge takes it without differing from
+    that parent, so only the root commit shows it."""
+    git("switch", "-q", "--orphan", "orphan", cwd=work)
+    commit(work, ".github/workflows/evil.yml", "on: push\n", "root")
+    git("switch", "-q", "sneaky", cwd=work)
+    git("merge", "-q", "--allow-unrelated-histories", "--no-edit", "orphan", cwd=work)
+
+
+def _octopus(work: Path) -> None:
+    base = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    for name in ("o1", "o2"):
+        git("switch", "-q", "-c", name, base, cwd=work)
+        commit(work, f"{name}.txt", "x\n", name)
+    git("switch", "-q", "-c", "o3", base, cwd=work)
+    commit(work, ".github/workflows/ci.yml", "on: [push]\nrun: curl evil\n", "o3")
+    git("switch", "-q", "sneaky", cwd=work)
+    git("merge", "-q", "--no-edit", "o1", "o2", "o3", cwd=work)
+
+
+def _non_utf8(work: Path) -> None:
+    name = os.fsencode(str(work / ".github/workflows")) + b"/\xff\xfe.yml"
+    Path(os.fsdecode(name)).write_text("on: push\n")
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "binary name", cwd=work)
+
+
+def _long_path(work: Path) -> None:
+    deep = "/".join(["d" * 200] * 20)  # about 4,000 bytes, past PATH_MAX once joined
+    ci = git("rev-parse", "HEAD:.github/workflows/ci.yml", cwd=work).stdout.strip()
+    head = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    c = commit_tree(work, [("100644", ci, f".github/workflows/{deep}/x.yml")], [head])
+    git("reset", "-q", "--soft", c, cwd=work)
+
+
+def _case_dir(work: Path) -> None:
+    commit(work, ".GITHUB/WORKFLOWS/Evil.YML", "on: push\n", "shouting")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        _rename_in,
+        _copy_in,
+        _delete,
+        _mode,
+        _symlink,
+        _gitlink_inside,
+        _gitlink_over_dir,
+        _orphan_merged,
+        _octopus,
+        _non_utf8,
+        _long_path,
+        _case_dir,
+    ],
+    ids=lambda f: f.__name__.strip("_"),
+)
+def test_protected_path_evasions_are_seen(gate, build):
+    sneak(gate, build)
+
+
+def test_gitmodules_and_attributes_in_a_push_make_the_gate_run_nothing(gate, tmp_path):
+    """The mirror is bare and only read with plumbing: a pushed ``.gitmodules`` with an
+    ``ext::`` URL, filters and hooks in the tree are data, not instructions."""
+    marker = tmp_path / "ran"
+    work = gate.clone()
+    git("switch", "-q", "-c", "data", cwd=work)
+    (work / ".gitmodules").write_text(
+        f'[submodule "x"]\n\tpath = x\n\turl = ext::sh -c touch% {marker}\n'
+    )
+    (work / ".gitattributes").write_text("* filter=evil diff=evil\n")
+    (work / "hooks").mkdir()
+    (work / "hooks" / "pre-receive").write_text(f"#!/bin/sh\ntouch {marker}\n")
+    (work / "config").write_text(f"[core]\n\thooksPath = hooks\n\tfsmonitor = touch {marker}\n")
+    head = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    git("update-index", "--add", "--cacheinfo", f"160000,{head},x", cwd=work)
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "data", cwd=work)
+    git("push", "-q", "--recurse-submodules=no", "origin", "data", cwd=work)
+    commit(work, "more", "more\n", "more")  # a second push runs the gate's hook again
+    git("push", "-q", "origin", "data", cwd=work)
+    assert "refs/heads/data" in refs(gate.upstream)
+    assert not marker.exists()
+
+
+# --- reading through upload-pack ----------------------------------------------------------
+
+
+def test_a_v0_fetch_cannot_want_an_object_no_ref_points_to(gate):
+    """A commit a human pushed and then deleted upstream stays in the mirror's objects;
+    protocol v0 upload-pack refuses a want of it. (Protocol v2 serves any object the
+    mirror has, by design of git: see the next test.)"""
+    secret = _deleted_upstream_commit(gate)
+    body = pkt(f"want {secret} side-band-64k\n".encode()) + b"0000" + pkt(b"done\n")
+    ctype = "application/x-git-upload-pack-request"
+    _, out = http(gate, "POST", "/app.git/git-upload-pack", body, {"Content-Type": ctype})
+    assert b"not our ref" in out, out[:200]
+
+
+def test_a_v2_fetch_is_served_only_what_the_upstream_once_listed(gate):
+    """Protocol v2 upload-pack checks no want against the refs. The mirror only ever
+    holds what the upstream's branches and tags listed at some fetch (which the agent
+    saw then) and pushes the upstream accepted: a refused push leaves nothing behind."""
+    work = gate.clone()
+    git("switch", "-q", "-c", "refused", cwd=work)
+    evil = commit(work, ".github/workflows/evil.yml", "on: push\n", "evil")
+    assert push(work, "refused").returncode != 0
+    body = (
+        pkt(b"command=fetch\n")
+        + pkt(b"object-format=sha1\n")
+        + b"0001"
+        + pkt(f"want {evil}\n".encode())
+        + pkt(b"done\n")
+        + b"0000"
+    )
+    headers = {"Content-Type": "application/x-git-upload-pack-request", "Git-Protocol": "version=2"}
+    _, out = http(gate, "POST", "/app.git/git-upload-pack", body, headers)
+    assert b"packfile" not in out, out[:200]
+    mirror = gate.tmp / "state" / "mirrors" / "app.git"
+    assert git("cat-file", "-e", evil, cwd=mirror, ok=False).returncode != 0
+
+
+def _deleted_upstream_commit(gate: Gate) -> str:
+    human = gate.tmp / "human"
+    git("clone", "-q", str(gate.upstream), str(human))
+    git("switch", "-q", "-c", "oops", cwd=human)
+    secret = commit(human, "secret.txt", "s3cret\n", "oops")
+    git("push", "-q", "origin", "oops", cwd=human)
+    http(gate, "GET", "/app.git/info/refs?service=git-upload-pack")  # the mirror fetches it
+    git("push", "-q", "origin", ":oops", cwd=human)
+    http(gate, "GET", "/app.git/info/refs?service=git-upload-pack")  # ...and prunes the ref
+    return secret
