@@ -159,8 +159,7 @@ def check(repo: GateRepo, u: Update, git: Answers) -> Verdict:
         return Verdict(
             False,
             "force push",
-            "a tag is not moved or deleted once pushed (force pushes are refused); "
-            "push a new tag",
+            "a tag is not moved or deleted once pushed (force pushes are refused); push a new tag",
         )
     if u.deletes:
         if rewrite and not git.kept(u.old):
