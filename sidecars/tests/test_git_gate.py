@@ -27,9 +27,13 @@ IDENT = {
 }
 
 
-def git(*args: str, cwd: Path | None = None, ok: bool = True) -> subprocess.CompletedProcess[str]:
+def git(
+    *args: str, cwd: Path | None = None, ok: bool = True, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**CLEAN, **IDENT, "HOME": str(cwd or Path.cwd())}
-    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    r = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, input=input_text
+    )
     if ok:
         assert r.returncode == 0, r.stderr
     return r

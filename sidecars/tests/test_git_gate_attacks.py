@@ -388,9 +388,18 @@ def test_a_read_only_repo_lists_no_receive_pack_under_any_query(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "value", ["version=2:x", "version=22", "version=2\tx", "version=2,version=1", "version=2 x"]
+    "value",
+    [
+        "version=2",
+        "version=2:x",
+        "version=22",
+        "version=2\tx",
+        "version=2,version=1",
+        "version=2 x",
+    ],
 )
-def test_only_a_plain_git_protocol_header_reaches_git(gate, value):
+def test_no_git_protocol_header_reaches_git(gate, value):
+    """Protocol v0 only, whatever the client asks (see the v2 fetch test below)."""
     status, body = http(
         gate,
         "GET",
@@ -398,14 +407,7 @@ def test_only_a_plain_git_protocol_header_reaches_git(gate, value):
         headers={"Git-Protocol": value},
     )
     assert status == 200
-    assert b"version 2" not in body, body[:120]  # git was not told anything: protocol v0
-    ok = http(
-        gate,
-        "GET",
-        "/app.git/info/refs?service=git-upload-pack",
-        headers={"Git-Protocol": "version=2"},
-    )
-    assert b"version 2" in ok[1]
+    assert b"version 2" not in body, body[:120]
 
 
 def test_request_headers_do_not_become_cgi_variables(gate):
@@ -639,6 +641,26 @@ def test_a_v2_fetch_is_served_only_what_the_upstream_once_listed(gate):
     assert git("cat-file", "-e", evil, cwd=mirror, ok=False).returncode != 0
 
 
+def test_a_v2_fetch_of_an_object_no_ref_points_to_gets_nothing(gate):
+    """The gate speaks protocol v0 only, whatever Git-Protocol asks: v2's upload-pack would
+    serve a commit deleted upstream that the mirror still holds."""
+    secret = _deleted_upstream_commit(gate)
+    body = (
+        pkt(b"command=fetch\n")
+        + pkt(b"object-format=sha1\n")
+        + b"0001"
+        + pkt(f"want {secret}\n".encode())
+        + pkt(b"done\n")
+        + b"0000"
+    )
+    headers = {"Content-Type": "application/x-git-upload-pack-request", "Git-Protocol": "version=2"}
+    _, out = http(gate, "POST", "/app.git/git-upload-pack", body, headers)
+    assert b"s3cret" not in out and b"PACK" not in out, out[:200]
+    # An ordinary client still clones and fetches, over v0.
+    work = gate.clone()
+    assert git("-c", "protocol.version=2", "fetch", "-q", "origin", cwd=work).returncode == 0
+
+
 def _deleted_upstream_commit(gate: Gate) -> str:
     human = gate.tmp / "human"
     git("clone", "-q", str(gate.upstream), str(human))
@@ -649,3 +671,22 @@ def _deleted_upstream_commit(gate: Gate) -> str:
     git("push", "-q", "origin", ":oops", cwd=human)
     http(gate, "GET", "/app.git/info/refs?service=git-upload-pack")  # ...and prunes the ref
     return secret
+
+
+def test_a_malformed_tree_is_refused_before_the_rules_run(gate):
+    """receive.fsckObjects: a tree with two entries of one name (which some checkouts
+    read as either) never reaches the upstream."""
+    before = refs(gate.upstream)
+    work = gate.clone()
+    blob = git("hash-object", "-w", "--stdin", cwd=work, input_text="x\n").stdout.strip()
+    tree = git(
+        "mktree",
+        "--missing",
+        cwd=work,
+        input_text=f"100644 blob {blob}\tsame\n100644 blob {blob}\tsame\n",
+    ).stdout.strip()
+    head = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    c = git("commit-tree", tree, "-p", head, "-m", "dup", cwd=work).stdout.strip()
+    r = git("push", "origin", f"{c}:refs/heads/dup", cwd=work, ok=False)
+    assert r.returncode != 0 and "duplicateEntries" in r.stderr, r.stderr
+    assert refs(gate.upstream) == before

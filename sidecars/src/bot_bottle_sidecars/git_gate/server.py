@@ -28,7 +28,6 @@ PATH_RE = re.compile(
     r"/(?P<what>info/refs|git-upload-pack|git-receive-pack)$"
 )
 SERVICES = ("git-upload-pack", "git-receive-pack")
-PROTOCOL_RE = re.compile(r"version=[0-9]")
 CHUNK = 64 * 1024
 
 
@@ -99,8 +98,8 @@ class Handler(BaseHTTPRequestHandler):
             env["CONTENT_TYPE"] = ctype
         if self.headers.get("Content-Encoding", "").lower() in ("gzip", "x-gzip"):
             env["HTTP_CONTENT_ENCODING"] = "gzip"
-        if PROTOCOL_RE.fullmatch(self.headers.get("Git-Protocol", "")):
-            env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        # No Git-Protocol: protocol v0 only. v2's upload-pack serves any object the mirror
+        # holds, wanted or not by a ref; v0 serves only what a ref reaches.
         proc = subprocess.Popen(
             ["git", *upstream.PROTOCOLS, "http-backend"],
             env=env,

@@ -22,6 +22,7 @@ from .config import ENV_KEY_PREFIX, GateConfig, GateRepo
 ENV_STATE = layout.ENV_GIT_GATE_STATE
 STATE_DIR = layout.GIT_GATE_STATE
 TIMEOUT_S = 600
+MAX_PUSH_BYTES = 2 * 1024**3
 # The SSH control sockets: a short path (a socket's name is limited to about 100 bytes).
 CONTROL_DIR = "/tmp/bb-git-gate"  # a clone of a large repo over a slow link
 
@@ -150,6 +151,10 @@ def _init_mirror(repo: GateRepo, hooks: Path) -> None:
         "uploadpack.allowFilter": "true",
         "receive.denyDeleteCurrent": "false",
         "gc.auto": "0",
+        # What the agent pushes is checked for malformed objects before anything else, and
+        # one push cannot fill the bundle's disk.
+        "receive.fsckObjects": "true",
+        "receive.maxInputSize": str(MAX_PUSH_BYTES),
     }
     for key, value in settings.items():
         _ok(git(["config", key, value], name=repo.name, cwd=d), f"config {key}")
