@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
-import cattrs
 
 from .config import GitRepo
 from .deploy_keys import (
@@ -31,7 +30,6 @@ from .hookspecs import Progress
 from .state import write_json_atomic
 
 RECORD = "deploy-keys.json"
-_conv = cattrs.Converter()
 
 
 class KeysNotRevoked(BotBottleError):
@@ -48,9 +46,11 @@ class BottleKeys:
         return self.state_dir / RECORD
 
     def held(self) -> list[ProvisionedDeployKey]:
+        import cattrs  # not on every command's path (list active stays light)
+
         try:
             data = json.loads(self.record.read_text(encoding="utf-8"))
-            return _conv.structure(data, list[ProvisionedDeployKey])
+            return cattrs.structure(data, list[ProvisionedDeployKey])
         except FileNotFoundError:
             return []
         except (ValueError, TypeError, cattrs.BaseValidationError):
@@ -61,8 +61,10 @@ class BottleKeys:
             ) from None
 
     def _write(self, keys: Sequence[ProvisionedDeployKey]) -> None:
+        import cattrs
+
         if keys:
-            write_json_atomic(self.record, _conv.unstructure(list(keys)))
+            write_json_atomic(self.record, cattrs.unstructure(list(keys)))
         else:
             self.record.unlink(missing_ok=True)
 

@@ -1,7 +1,7 @@
 """Per-bottle deploy keys: an ed25519 pair made here, registered by a git host plugin.
 
 For a ``git.repos[]`` entry with ``provisioned_key``, the launch calls
-:func:`create_deploy_key`: it makes a fresh key pair in memory, writes the
+:func:`create_deploy_key`: it makes a fresh key pair with ``ssh-keygen``, writes the
 private key (OpenSSH format) to the one path the caller names -- the git
 gate's key file, never the agent's -- and has the repo's git host plugin
 register the public key. Teardown, a failed launch and ``cleanup`` call
@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .config import GitRepo, ProvisionedKey
 from .dispatch import Plugins
@@ -67,17 +68,29 @@ class ProvisionedDeployKey:
 
 
 def generate_key_pair(comment: str) -> KeyPair:
-    """A fresh ed25519 pair, made in memory (nothing is written)."""
-    private = Ed25519PrivateKey.generate()
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption(),
-    )
-    public = private.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    )
-    return KeyPair(pem.decode(), f"{public.decode()} {comment}".strip())
+    """A fresh ed25519 pair from ``ssh-keygen``, made in a temporary directory only this
+    user can read and removed at once (the host needs no crypto library for it)."""
+    exe = shutil.which("ssh-keygen")
+    if exe is None:
+        raise DeployKeyError(
+            "ssh-keygen is not installed, and it makes the bottles' deploy keys "
+            "(provisioned_key). Install OpenSSH's client (Debian: openssh-client)."
+        )
+    with tempfile.TemporaryDirectory(prefix="bot-bottle-key-") as d:
+        path = Path(d) / "key"
+        r = subprocess.run(
+            [exe, "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            raise DeployKeyError(
+                f"ssh-keygen could not make a deploy key: {r.stderr.strip() or r.returncode}."
+            )
+        return KeyPair(
+            path.read_text(encoding="ascii"), path.with_suffix(".pub").read_text().strip()
+        )
 
 
 def deploy_key_token(repo: GitRepo, environ: Mapping[str, str]) -> str:
