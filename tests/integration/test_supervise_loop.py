@@ -213,7 +213,7 @@ def test_capability_approved_stops_the_bottle_and_resume_carries_the_conversatio
         r = claude_env.run("supervise", "approve", slug, pid, "--notes", f"ok {m}")
         assert r.returncode == 0, r.stderr
         assert f"bot-bottle resume {slug}" in r.stdout
-        assert term.wait(120) != 0, term.tail()  # the session ended under it
+        term.wait(120)  # the session ends under it (its status is whatever the exec saw)
         assert "stopped for its new image" in term.tail(), term.tail()
     finally:
         term.close()
