@@ -85,8 +85,12 @@ class BottleKeys:
                 held.append(provisioned)
                 self._write(held)  # known before it is used
                 private[repo.name] = key
-        except BaseException:
-            self.revoke(environ)
+        except BaseException as exc:
+            try:
+                self.revoke(environ)
+            except KeysNotRevoked as failed:
+                if isinstance(exc, BotBottleError):  # say both: why, and what to revoke
+                    raise BotBottleError(f"{exc} {failed}") from None
             raise
         return private
 

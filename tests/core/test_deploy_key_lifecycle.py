@@ -188,3 +188,18 @@ def test_two_bottles_get_their_own_keys_and_stopping_one_revokes_only_its_own(in
         for p in procs:
             p.communicate(timeout=60)
     assert gitea.keys_of("acme/app") == {}
+
+
+def test_a_second_key_refused_revokes_the_first_and_says_so_when_that_fails(ink, gitea):
+    manifest = ink.home / "manifest.yaml"
+    text = manifest.read_text()
+    second = text[text.index("        - name: app") :].replace("name: app", "name: lib")
+    manifest.write_text(text + second.replace("repo: acme/app", "repo: acme/missing"))
+    gitea.fail_next["DELETE"] = [500]
+    r = ink.run("start", "coder", "--yes", "--backend", "inkjet")
+    assert r.code == 1, r.out + r.err
+    (key_id,) = gitea.keys_of("acme/app")  # the first key: its revocation failed
+    assert "acme/missing" in r.err and f"key {key_id}" in r.err and "by hand" in r.err, r.err
+    assert not [e for e in ink_log(ink) if e["event"] == "launch"]  # nothing was launched
+    assert ink.run("cleanup", "--yes").code == 0
+    assert gitea.keys_of("acme/app") == {}
