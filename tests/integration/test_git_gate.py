@@ -4,6 +4,7 @@ uses its ordinary upstream URL, and reaches the upstream only through the gate."
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -204,3 +205,53 @@ def test_a_provisioned_deploy_key_serves_the_bottle_and_is_revoked_at_the_end(
         assert gitea.keys_of("acme/app") == {}, "the key outlived the bottle"
         assert [r.method for r in gitea.requests] == ["POST", "DELETE"]
         assert gitea.requests[1].path.endswith(f"/keys/{key_id}")
+
+
+PROBE = """
+import json, socket, sys
+out = {}
+for target in sys.argv[1:]:
+    addr, port = target.rsplit(":", 1)
+    try:
+        info = socket.getaddrinfo(addr, int(port), proto=socket.IPPROTO_TCP)[0]
+        s = socket.socket(info[0], socket.SOCK_STREAM)
+        s.settimeout(3)
+        s.connect(info[4])
+        s.sendall(b"GET /app.git/info/refs?service=git-upload-pack HTTP/1.0\\r\\n\\r\\n")
+        out[target] = "answered: " + s.recv(200).decode(errors="replace")
+    except OSError as exc:
+        out[target] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_no_one_outside_the_bottle_reaches_the_gate_or_supervise(
+    bottle, upstream, docker_client, base_image
+):
+    """The gate (80) and supervise (8081) listen on the bottle's internal address only: a
+    container on the bundle's outbound network gets nothing on any of its addresses."""
+    from test_egress_listen import sidecar_addresses
+
+    addrs = [
+        f"{a}%eth0" if ":" in a and a.startswith("fe80") else a
+        for _, a in sidecar_addresses(bottle.sidecars)
+    ]
+    targets = [f"{a}:{port}" for a in addrs for port in (80, 8081)]
+    out = docker_client.containers.run(
+        base_image,
+        ["python3", "-c", PROBE, *targets],
+        network=upstream.network,
+        labels={"bot-bottle.test": "1"},
+        remove=True,
+    )
+    results = json.loads(out)
+    assert set(results) == set(targets)
+    answered = {t: r for t, r in results.items() if r.startswith("answered")}
+    assert not answered, answered
+    # The agent, on the internal network, is answered by the gate.
+    _, text = sh(
+        bottle,
+        "curl -s -o /dev/null -w '%{http_code}'"
+        " 'http://git-gate/app.git/info/refs?service=git-upload-pack'",
+    )
+    assert text.strip() == "200", text
