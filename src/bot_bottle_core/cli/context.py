@@ -15,6 +15,7 @@ from ..state import StateStore
 
 if TYPE_CHECKING:
     from ..home import Home
+    from ..launch_record import LaunchStatus
 
 
 class AppContext:
@@ -49,3 +50,15 @@ class AppContext:
 
 
 pass_ctx = click.make_pass_decorator(AppContext, ensure=True)
+
+
+def echo_err(line: str) -> None:
+    """Progress and warnings: on stderr, so a command's own output stays clean."""
+    click.echo(line, err=True)
+
+
+def launch_status(app: AppContext, slug: str) -> LaunchStatus | None:
+    """How far ``slug``'s launch got; None without a record here."""
+    from ..launch_record import status
+
+    return status(app.store.path(slug))

@@ -13,25 +13,20 @@ import click
 from .. import launch_record, running, terminal_identity
 from ..bottle_keys import BottleKeys, tear_down
 from ..config import Agent
-from ..deploy_keys import ProvisionedDeployKey
 from ..dispatch import Backend
 from ..errors import BotBottleError, NotAvailableYet
 from ..launch_record import LaunchStatus
-from ..plan import CleanupItem
 from ..preflight import render_preflight
 from ..preparation import Ask, Prepared, choose_backend, find_agent, prepare_bottle
 from ..state import Metadata, is_slug, read_metadata
-from .context import AppContext, pass_ctx
+from . import cleanup_cmd
+from .context import AppContext, echo_err, launch_status, pass_ctx
 from .table import render_table
 
 
 def register(cli: click.Group) -> None:
-    for cmd in (start, resume, attach, stop, list_group, cleanup):
+    for cmd in (start, resume, attach, stop, list_group, cleanup_cmd.cleanup):
         cli.add_command(cmd)
-
-
-def _echo_err(line: str) -> None:
-    click.echo(line, err=True)
 
 
 def _ask_secret(name: str, prompt: str) -> str:
@@ -99,10 +94,10 @@ def start(
         return True
 
     prepared = launch_new(
-        app, spec, backend, ask=ask, confirm=confirm, echo=_echo_err, copy_cwd=copy_cwd
+        app, spec, backend, ask=ask, confirm=confirm, echo=echo_err, copy_cwd=copy_cwd
     )
     if prepared is not None:
-        sys.exit(running.attach_and_settle(prepared, app.store, _echo_err))
+        sys.exit(running.attach_and_settle(prepared, app.store, echo_err))
 
 
 def launch_new(
@@ -157,11 +152,6 @@ def existing(app: AppContext, slug: str) -> Metadata:
     return read_metadata(app.store.path(slug))
 
 
-def _status(app: AppContext, slug: str) -> LaunchStatus | None:
-    """How far the bottle's launch got; None without a record here."""
-    return launch_record.status(app.store.path(slug))
-
-
 def _incomplete_todo(app: AppContext, slug: str) -> str:
     if app.store.is_preserved(slug):  # an interrupted resume: the work is kept
         return f"`bot-bottle resume {slug}` starts it again"
@@ -170,7 +160,7 @@ def _incomplete_todo(app: AppContext, slug: str) -> str:
 
 def _refuse_unfinished(app: AppContext, slug: str) -> None:
     """Stop ``attach`` at a bottle whose launch has not finished, with what to do instead."""
-    status = _status(app, slug)
+    status = launch_status(app, slug)
     if status is LaunchStatus.STARTING:
         raise BotBottleError(
             f"The bottle {slug} is still starting; the bot-bottle that launches it "
@@ -190,7 +180,7 @@ def _refuse_unfinished(app: AppContext, slug: str) -> None:
 def resume(app: AppContext, slug: str, yes: bool) -> None:
     """Relaunch a preserved bottle with the same SLUG, its workspace and transcript."""
     meta = existing(app, slug)
-    status = _status(app, slug)
+    status = launch_status(app, slug)
     if status is LaunchStatus.STARTING:
         raise BotBottleError(f"The bottle {slug} is being started by another bot-bottle.")
     interrupted = status is LaunchStatus.INCOMPLETE
@@ -225,10 +215,10 @@ def resume(app: AppContext, slug: str, yes: bool) -> None:
     _confirm(prepared, yes)
     if interrupted:
         # An earlier launch was killed midway: clear what it left, keep the workspace.
-        tear_down(backend, prepared.keys, slug, preserve=True, progress=_echo_err)
-    running.launch(prepared, _echo_err)
+        tear_down(backend, prepared.keys, slug, preserve=True, progress=echo_err)
+    running.launch(prepared, echo_err)
     app.store.unmark_preserved(slug)
-    sys.exit(running.attach_and_settle(prepared, app.store, _echo_err))
+    sys.exit(running.attach_and_settle(prepared, app.store, echo_err))
 
 
 @click.command()
@@ -275,7 +265,7 @@ def attach_foreground(app: AppContext, target: AttachTarget) -> int:
 @pass_ctx
 def stop(app: AppContext, slug: str) -> None:
     """Tear down the running bottle SLUG and delete its state."""
-    click.echo(stop_bottle(app, slug, _echo_err), err=True)
+    click.echo(stop_bottle(app, slug, echo_err), err=True)
 
 
 def stop_bottle(app: AppContext, slug: str, echo: Callable[[str], None]) -> str:
@@ -341,7 +331,7 @@ def list_active(app: AppContext, as_json: bool) -> None:
         )
     for problem in found.problems:
         click.echo(f"warning: {problem}", err=True)
-    statuses = {b.slug: _status(app, b.slug) for b in found.results}
+    statuses = {b.slug: launch_status(app, b.slug) for b in found.results}
     if as_json:
         listed = [{**attrs.asdict(b), "status": statuses[b.slug]} for b in found.results]
         click.echo(json.dumps(listed, indent=2))
@@ -365,136 +355,3 @@ def list_active(app: AppContext, as_json: bool) -> None:
             click.echo("\n" + "\n".join(hints))
     if found.failed:
         sys.exit(1)  # the list above may be missing bottles
-
-
-STATE_BACKEND = "state"
-GIT_BACKEND = "git"
-
-
-def _held_keys(
-    app: AppContext, live: frozenset[str], warn: Callable[[list[str]], None]
-) -> dict[str, list[ProvisionedDeployKey]]:
-    """Deploy keys recorded for bottles that are not running, by slug."""
-    held = {}
-    for slug in app.store.slugs():
-        if slug in live:
-            continue
-        try:
-            keys = BottleKeys(app.plugins, app.store.path(slug)).held()
-        except BotBottleError as exc:
-            warn([str(exc)])
-            continue
-        if keys:
-            held[slug] = keys
-    return held
-
-
-def _backend_of(app: AppContext, slug: str) -> str | None:
-    try:
-        return read_metadata(app.store.path(slug)).backend
-    except BotBottleError:
-        return None  # unreadable state cannot be resumed anyway
-
-
-@click.command()
-@click.option("--yes", "-y", is_flag=True, help="Do not ask before removing.")
-@click.option("--dry-run", is_flag=True, help="Print what would be removed and exit.")
-@click.option(
-    "--all-homes",
-    is_flag=True,
-    help="Also offer what other bot-bottle homes made (their kept workspaces too).",
-)
-@pass_ctx
-def cleanup(app: AppContext, yes: bool, dry_run: bool, all_homes: bool) -> None:
-    """Remove leftovers of every backend and orphan state directories.
-
-    Only what this bot-bottle home made (BOT_BOTTLE_HOME, or your user's
-    default) is offered, unless --all-homes.
-    """
-    live_found = app.plugins.enumerate_active()
-    statuses = {s: _status(app, s) for s in app.store.slugs()}
-    # A launch whose bot-bottle is gone will never finish: its bottle is
-    # leftovers even where the backend lists it. One whose bot-bottle still
-    # runs is not, even before the backend lists it.
-    incomplete = {s for s, st in statuses.items() if st is LaunchStatus.INCOMPLETE}
-    starting = {s for s, st in statuses.items() if st is LaunchStatus.STARTING}
-    live = frozenset({b.slug for b in live_found.results if b.slug not in incomplete} | starting)
-    preserved = frozenset(s for s in app.store.slugs() if app.store.is_preserved(s))
-    planned = app.plugins.prepare_cleanup(
-        live, preserved, home_id=None if all_homes else app.store.home_id
-    )
-    warned: set[str] = set()
-
-    def warn(problems: list[str]) -> None:
-        for problem in problems:
-            if problem not in warned:  # each hook call repeats a skipped backend's reason
-                warned.add(problem)
-                click.echo(f"warning: {problem}", err=True)
-
-    warn(live_found.problems + planned.problems)
-    if live_found.failed:
-        # Without every backend's live list an orphan cannot be told apart.
-        orphans = []
-        click.echo("warning: state directories are left alone this time.", err=True)
-    else:
-        orphans = [
-            s
-            for s in app.store.slugs()
-            if s not in live
-            and s not in preserved
-            # A backend that cannot be asked here may still run this bottle.
-            and _backend_of(app, s) not in live_found.skipped
-        ]
-    # Deploy keys of bottles whose containers are gone: a revocation that failed before.
-    held = {} if live_found.failed else _held_keys(app, live, warn)
-    key_items = [
-        CleanupItem(GIT_BACKEND, "deploy key", f"{k.key.key_id} of {k.key.repo}", s)
-        for s, keys in held.items()
-        for k in keys
-    ]
-    items = (
-        planned.results
-        + key_items
-        + [CleanupItem(STATE_BACKEND, "state dir", s, s) for s in orphans]
-    )
-    if not items:
-        click.echo("Nothing to clean up.")
-        return
-    click.echo(f"Cleanup plan ({len(items)} items):")
-    for item in items:
-        click.echo(f"  [{item.backend}] {item.kind} {item.name}")
-    if dry_run:
-        click.echo("Dry run: nothing was removed.")
-        return
-    if not yes:
-        if not sys.stdin.isatty():
-            raise BotBottleError("No terminal to confirm on. Pass --yes to clean up.")
-        if not click.confirm("Remove all of these?", default=False):
-            click.echo("Nothing was removed.")
-            sys.exit(1)
-    outcome = app.plugins.cleanup(planned.results, progress=_echo_err)
-    failures = [o for o in outcome.results if not o.ok]
-    unrevoked = set()
-    for slug in held:
-        _echo_err(f"revoking the deploy keys of {slug}")
-        try:
-            BottleKeys(app.plugins, app.store.path(slug)).revoke()
-        except BotBottleError as exc:
-            unrevoked.add(slug)
-            click.echo(f"failed: deploy keys of {slug}: {exc}", err=True)
-    for slug in orphans:
-        if slug in unrevoked:
-            continue  # its record is how the next cleanup finds the keys
-        _echo_err(f"removing state dir {slug}")
-        app.store.remove(slug)
-    warn(outcome.problems)
-    for f in failures:
-        click.echo(f"failed: {f.item.kind} {f.item.name}: {f.error}", err=True)
-    removed = (
-        sum(o.ok for o in outcome.results)
-        + sum(len(keys) for s, keys in held.items() if s not in unrevoked)
-        + len([s for s in orphans if s not in unrevoked])
-    )
-    click.echo(f"Removed {removed} of {len(items)} items.")
-    if failures or unrevoked or outcome.failed or planned.failed:
-        sys.exit(1)
