@@ -138,7 +138,39 @@ def raw_push(gate: Gate, work: Path, commands: list[tuple[str, str, str]], revs=
         ).stdout
     ctype = "application/x-git-receive-pack-request"
     status, out = http(gate, "POST", "/app.git/git-receive-pack", body, {"Content-Type": ctype})
-    return f"{status} " + out.decode(errors="replace")
+    return f"{status} " + demux(out)
+
+
+def pkt_lines(data: bytes) -> list[bytes] | None:
+    """The payloads of ``data`` read as pkt-lines (flushes dropped); None if it is not."""
+    lines, i = [], 0
+    while i < len(data):
+        try:
+            size = int(data[i : i + 4], 16)
+        except ValueError:
+            return None
+        if size == 0:
+            i += 4
+            continue
+        if size < 4 or i + size > len(data):
+            return None
+        lines.append(data[i + 4 : i + size])
+        i += size
+    return lines
+
+
+def demux(out: bytes) -> str:
+    """The answer as the agent's git shows it: side-band 2/3 text joined (a message may be
+    split across packets anywhere), then the report-status lines carried in band 1."""
+    lines = pkt_lines(out)
+    if lines is None or not lines or lines[0][:1] not in (b"\x01", b"\x02", b"\x03"):
+        return out.decode(errors="replace")
+    bands: dict[bytes, bytes] = {b"\x01": b"", b"\x02": b"", b"\x03": b""}
+    for line in lines:
+        bands[line[:1]] = bands.get(line[:1], b"") + line[1:]
+    report = pkt_lines(bands[b"\x01"]) or []
+    text = bands[b"\x02"] + bands[b"\x03"] + b"".join(report)
+    return text.decode(errors="replace")
 
 
 def agent_with_topic(gate: Gate) -> tuple[Path, str, str]:
