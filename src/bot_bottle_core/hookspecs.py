@@ -21,27 +21,33 @@ same name; leave out arguments you do not need, as pluggy allows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
 
-from .config import Agent
-from .plan import (
-    ActiveBottle,
-    AgentMode,
-    AuthProvision,
-    Availability,
-    BackendPlan,
-    BoundaryReport,
-    CleanupItem,
-    CleanupOutcome,
-    DeployKey,
-    DeployKeyRequest,
-    PrepareRequest,
-    ProvisionStep,
-)
-from .skills import Skill
+# Annotations only: importing the config models and records here would make every
+# ``from bot_bottle_core import hookimpl`` pay for them (the dashboard's first paint).
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+    from .config import Agent
+    from .plan import (
+        ActiveBottle,
+        AgentMode,
+        AuthProvision,
+        Availability,
+        BackendPlan,
+        BoundaryReport,
+        CleanupItem,
+        CleanupOutcome,
+        DeployKey,
+        DeployKeyRequest,
+        PrepareRequest,
+        ProvisionStep,
+    )
+    from .skills import Skill
 
 PROJECT = "bot_bottle"
 hookspec = pluggy.HookspecMarker(PROJECT)

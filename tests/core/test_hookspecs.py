@@ -57,3 +57,20 @@ def test_issue_named_hooks_exist():
         "deploy_key_delete",
     }
     assert wanted <= set(_specs())
+
+
+def test_importing_hookimpl_does_not_load_the_models():
+    """Every plugin starts with ``from bot_bottle_core import hookimpl``: that import
+    stays light (the hook signatures' types are for type checkers only), and so does
+    the command line's package until a command runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot_bottle_core, bot_bottle_core.cli, bot_bottle_core.cli.context\n"
+        "heavy = ['bot_bottle_core.config.models', 'bot_bottle_core.plan',"
+        " 'bot_bottle_core.cli.main']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

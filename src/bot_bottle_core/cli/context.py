@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..config import Config
-from ..dispatch import Plugins
-from ..state import StateStore
-
 if TYPE_CHECKING:
+    from ..config import Config
+    from ..dispatch import Plugins
     from ..home import Home
     from ..launch_record import LaunchStatus
+    from ..state import StateStore
 
 
 class AppContext:
@@ -32,6 +31,8 @@ class AppContext:
 
     @cached_property
     def plugins(self) -> Plugins:
+        from ..dispatch import Plugins
+
         return Plugins.load()
 
     @cached_property
@@ -42,6 +43,8 @@ class AppContext:
 
     @cached_property
     def store(self) -> StateStore:
+        from ..state import StateStore
+
         return StateStore(self.home.state_dir)
 
     @property

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ..errors import BotBottleError
-from ..preflight import render_preflight
-from ..preparation import Prepared
 from .pickers import AgentPicker, Ask, Confirm, backend_picker, preflight
+
+if TYPE_CHECKING:
+    from ..preparation import Prepared
 
 
 class AgentActions:
@@ -127,6 +130,8 @@ class AgentActions:
 
     # These three run in the start's worker thread.
     def _confirm_plan(self, prepared: Prepared) -> bool:
+        from ..preflight import render_preflight  # only once a start is planned
+
         plan = render_preflight(prepared)
         return bool(self.ask_from_thread(preflight(prepared.request.slug, plan)))
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ..cli import lifecycle
-from ..cli.context import AppContext
-from ..cli.lifecycle import AttachTarget
 from ..errors import NotAvailableYet
-from ..preparation import Ask, Prepared, choose_backend, find_agent
+
+# The lifecycle and preparation modules load when a key first needs them: the
+# dashboard's first paint does not wait for what only starting or attaching uses.
+if TYPE_CHECKING:
+    from ..cli.context import AppContext
+    from ..cli.lifecycle import AttachTarget
+    from ..preparation import Ask, Prepared
 
 Echo = Callable[[str], None]
 
@@ -39,6 +43,8 @@ class Bottles:
             if plugins.backend(n).implements("launch")
             and plugins.backend(n).is_available().available
         ]
+        from ..preparation import choose_backend
+
         try:
             default = choose_backend(plugins, self.app.config, None).name
         except Exception:  # no usable default: the order as installed
@@ -49,6 +55,9 @@ class Bottles:
         self, agent: str, backend_name: str | None, *, ask: Ask, confirm, echo: Echo
     ) -> Prepared | None:
         """Plan, confirm and launch ``agent``; the prepared bottle, or None when declined."""
+        from ..cli import lifecycle
+        from ..preparation import choose_backend, find_agent
+
         spec = find_agent(self.app.config, agent)
         backend = choose_backend(self.app.plugins, self.app.config, backend_name)
         if not backend.implements("launch"):
@@ -61,9 +70,13 @@ class Bottles:
         return prepared
 
     def attach_target(self, slug: str) -> AttachTarget:
+        from ..cli import lifecycle
+
         return lifecycle.attach_target(self.app, slug, tty=True)
 
     def attach_here(self, target: AttachTarget) -> int:
+        from ..cli import lifecycle
+
         return lifecycle.attach_foreground(self.app, target)
 
     def attach_command(self, slug: str) -> list[str]:
@@ -71,6 +84,8 @@ class Bottles:
         return [sys.executable, "-m", "bot_bottle_core", "attach", slug]
 
     def stop(self, slug: str, echo: Echo) -> str:
+        from ..cli import lifecycle
+
         done = lifecycle.stop_bottle(self.app, slug, echo)
         self.owned.discard(slug)
         return done
