@@ -10,6 +10,8 @@ against both so this fake cannot drift from it.
 State: ``--state-dir PATH`` (before or after the subcommand, ``--state-dir=PATH``
 too), else the environment variable ``SMOLVM_FAKE_STATE_DIR``; with neither the
 fake refuses to run rather than guess. Layout: :mod:`~bot_bottle_testing.fake_smolvm_store`.
+There is no VM: ``exec`` runs its argv on the host, and a machine's file system is a
+directory under the state dir (:mod:`~bot_bottle_testing.fake_smolvm_guest` says how).
 
 Fault injection (for the plugin's boot-dependent tests):
 
@@ -60,12 +62,19 @@ goes to stderr on every call of the wheel's binary; the fake never prints it):
   [y/N] `` on stderr and, on EOF or any answer but y/yes, prints ``Cancelled`` on
   stdout, exit 0. ``delete -f``: ``Deleted machine: NAME``, preceded by ``Cleaning up
   data directory for vm: NAME`` once a start has made the data directory.
-* ``start`` of a created machine here (``/dev/kvm`` is root-only and the VMM drops
-  privileges): stderr ``Starting machine 'NAME'[ with N mount(s)][ and N port
-  mapping(s)]...``, a coloured ``WARN VMM exited with code 1 pid=N cause=Exited`` log
-  line, then ``Error: `` + ``BOOT_FAILURE`` (``SMOLVM_ERROR``), exit 1, after ~1 s
-  (18 s on a fresh state dir). The machine stays ``created``, gains ``last_exit``
-  in ``ls --json``, and ``status`` adds ``  last exit: VMM exited with code 1``.
+* ``start`` of a created machine here fails, exit 1 (``SMOLVM_ERROR``), in about a
+  second: stderr ``Starting machine 'NAME'[ with N mount(s)][ and N port mapping(s)]...``,
+  a coloured ``WARN VMM exited with code 1 pid=N cause=Exited`` log line, then one
+  ``Error:`` line, the first that applies of:
+  a state dir so long that ``<state-dir>/.cache/smolvm/vms/<16 hex>/agent.sock`` passes
+  107 bytes (``SOCKET_TOO_LONG``; pytest's ``tmp_path`` is that long);
+  a ``local-dir:`` image the VMM cannot reach once it has dropped root for a uid of its
+  own (``LAYERS_NOT_FOUND``; again pytest's ``tmp_path``, under a 0700 directory);
+  else ``BOOT_FAILURE``, the VMM failing to open ``/dev/kvm`` (root-only here).
+  The machine stays ``created``, gains ``last_exit`` in ``ls --json``, ``status`` adds
+  ``  last exit: VMM exited with code 1``, and ``delete -f`` first prints ``Cleaning up
+  data directory for vm: NAME``. The fake fails the first two ways whenever they apply,
+  the last only when the ``boot-fails`` fault is on.
 
 Not observable here (no VM boots), so taken from smolvm's source: a started machine
 is ``running`` with a ``pid`` (the fake's is the start call's own, not a live

@@ -8,11 +8,14 @@ without a bootable VM follows smolvm's source (``src/cli/vm_common.rs``).
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 import time
+from pathlib import Path
 
 from bot_bottle_testing.fake_smolvm_args import Parsed, SmolError
 from bot_bottle_testing.fake_smolvm_store import Machine, Store
@@ -23,6 +26,26 @@ BOOT_FAILURE = (
     "Then log out and log back in for the change to take effect.); libkrun detail: "
     "build microVM: Internal error while starting microVM: KvmContext(KvmOpen(Error(13))) "
     "(boot process exited (code 1) before the agent was ready)"
+)
+# The VMM's agent socket lives at this path under the state dir; Unix socket paths are
+# limited, so a long state dir makes every start fail (seen with pytest's tmp_path).
+AGENT_SOCKET = ".cache/smolvm/vms/{digest}/agent.sock"
+SOCKET_PATH_MAX = 107
+SOCKET_TOO_LONG = (
+    "agent operation failed: start machine: agent operation failed: monitor agent: Error: "
+    "agent operation failed: add vsock port: socket path is {size} bytes, over the "
+    "{limit}-byte limit for Unix sockets on this host: {path}. smolvm keeps machine sockets "
+    "under your cache directory, so run it with a shorter HOME (or XDG_CACHE_HOME on Linux) "
+    "(boot process exited (code 1) before the agent was ready)"
+)
+# The VMM drops root for a per-machine uid, so an image directory it cannot reach
+# (under a 0700 directory such as pytest's tmp_path) fails the start.
+LAYERS_NOT_FOUND = (
+    "agent operation failed: start machine: agent operation failed: monitor agent: Error: "
+    "agent operation failed: add packed layers virtiofs: packed layers directory not found "
+    "at {path}: this machine's layers volume is not mounted, so the guest cannot use its "
+    "bundled image and an offline run would fail. Restart the machine, or re-create it from "
+    "the .smolmachine bundle. (boot process exited (code 1) before the agent was ready)"
 )
 CREATE_FAILURE = "agent operation failed: create machine: storage disk could not be prepared"
 NOT_A_TERMINAL = (
@@ -54,13 +77,17 @@ def start(store: Store, args: Parsed, name: str) -> int:
     ports = f" and {len(machine.ports)} port mapping(s)" if machine.ports else ""
     print(f"Starting machine '{name}'{mounts}{ports}...", file=sys.stderr, flush=True)
     (store.guest_root(name) / "workspace").mkdir(parents=True, exist_ok=True)
-    fails = os.environ.get(BOOT_FAILS_ENV) == "1" or store.take_fault("boot-fails")
+    failure = _socket_too_long(store, name) or _image_dir_unreachable(machine.image)
+    if failure is None and (
+        os.environ.get(BOOT_FAILS_ENV) == "1" or store.take_fault("boot-fails")
+    ):
+        failure = BOOT_FAILURE
     now = time.time()
     with store.locked() as machines:
         current = machines.get(name)
         if current is None:
             raise not_found(name)
-        if fails:
+        if failure is not None:
             current.last_exit = {
                 "cause": "exited",
                 "exit_code": 1,
@@ -69,11 +96,36 @@ def start(store: Store, args: Parsed, name: str) -> int:
             }
         else:
             current.state, current.pid = "running", os.getpid()
-    if fails:
+    if failure is not None:
         print(_vmm_exit_warning(now), file=sys.stderr)
-        raise SmolError("SMOLVM_ERROR", BOOT_FAILURE)
+        raise SmolError("SMOLVM_ERROR", failure)
     print(f"Machine '{name}' running (PID: {os.getpid()})")
     return 0
+
+
+def _socket_too_long(store: Store, name: str) -> str | None:
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    path = os.path.join(os.path.abspath(store.root), AGENT_SOCKET.format(digest=digest))
+    size = len(path.encode())
+    if size <= SOCKET_PATH_MAX:
+        return None
+    return SOCKET_TOO_LONG.format(size=size, limit=SOCKET_PATH_MAX, path=path)
+
+
+def _image_dir_unreachable(image: str | None) -> str | None:
+    if image is None or not image.startswith("local-dir:"):
+        return None
+    path = Path(image.removeprefix("local-dir:"))
+    # Another uid needs search permission on every ancestor and read+search on the directory.
+    needed = [(path, stat.S_IROTH | stat.S_IXOTH)] + [(p, stat.S_IXOTH) for p in path.parents]
+    for place, bits in needed:
+        try:
+            mode = place.stat().st_mode
+        except OSError:
+            return LAYERS_NOT_FOUND.format(path=path)
+        if mode & bits != bits:
+            return LAYERS_NOT_FOUND.format(path=path)
+    return None
 
 
 def _vmm_exit_warning(now: float) -> str:
