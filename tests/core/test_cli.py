@@ -176,10 +176,11 @@ def test_unknown_backend(bb):
     assert "Unknown backend 'k8s'. Installed backends: docker, smolvm." in r.err
 
 
-def test_unavailable_backend_says_why(bb):
-    r = bb.run("start", "demo", "--dry-run", "--backend", "smolvm", env={"PATH": "/usr/bin:/bin"})
+def test_unavailable_backend_says_why(bb, tmp_path, fake_dist):
+    install_listing_backends(bb, tmp_path, fake_dist, "offline")
+    r = bb.run("start", "demo", "--dry-run", "--backend", "offline")
     assert r.code == 1
-    assert "backend 'smolvm' is not available here: the smolvm binary is not on PATH" in r.err
+    assert "backend 'offline' is not available here: its engine is not installed here" in r.err
 
 
 def test_docker_not_running_is_one_clear_paragraph(bb, tmp_path):

@@ -53,12 +53,27 @@ def test_plugins_list_json(bb):
     assert rows[("provider", "shell")]["builtin"] is True
 
 
-def test_plugins_list_table_says_why_unavailable(bb, tmp_path):
-    # smolvm is unavailable without its binary on PATH: the reason is shown.
-    r = bb.run("plugins", "list", env={"PATH": "/usr/bin:/bin"})
+def test_plugins_list_table_says_why_unavailable(bb, tmp_path, fake_dist):
+    site = fake_dist(
+        tmp_path / "site",
+        "bot-bottle-offline",
+        {"bot_bottle.backend": {"offline": "offline_backend"}},
+        {
+            "offline_backend": """
+                from bot_bottle_core import hookimpl
+                from bot_bottle_core.plan import Availability
+
+                @hookimpl
+                def is_available():
+                    return Availability.no("its engine is not installed here")
+            """
+        },
+    )
+    bb.extra["PYTHONPATH"] = str(site)
+    r = bb.run("plugins", "list")
     assert r.code == 0, r.err
-    line = next(line for line in r.out.splitlines() if line.startswith("smolvm"))
-    assert "no: the smolvm binary is not on PATH" in line
+    line = next(line for line in r.out.splitlines() if line.startswith("offline"))
+    assert "no: its engine is not installed here" in line
 
 
 def test_broken_plugin_is_listed_and_the_rest_keep_working(bb, tmp_path, fake_dist):

@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
-import platformdirs
 
 from bot_bottle_core.errors import BotBottleError
 from bot_bottle_core.process_stamp import ProcessStamp
@@ -64,6 +63,8 @@ class Lease:
 def default_dir() -> Path:
     if v := os.environ.get(LEASES_ENV):
         return Path(v)
+    import platformdirs  # here only: `list active` stays light
+
     return Path(platformdirs.user_runtime_dir("bot-bottle")) / "smolvm-leases"
 
 
