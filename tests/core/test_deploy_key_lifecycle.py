@@ -171,10 +171,12 @@ def test_two_bottles_get_their_own_keys_and_stopping_one_revokes_only_its_own(in
         )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while len(gitea.keys_of("acme/app")) < 2:
-            assert time.monotonic() < deadline, "two keys were not registered"
+        # Keys are registered before the backend's launch logs itself: wait for both.
+        launches: list[dict] = []
+        while len(gitea.keys_of("acme/app")) < 2 or len(launches) < 2:
+            assert time.monotonic() < deadline, "two bottles did not launch with their keys"
             time.sleep(0.05)
-        launches = [e for e in ink_log(ink) if e["event"] == "launch"]
+            launches = [e for e in ink_log(ink) if e["event"] == "launch"]
         slugs = [e["slug"] for e in launches]
         assert launches[0]["keys"]["app"] != launches[1]["keys"]["app"]
         by_title = {k["title"]: i for i, k in gitea.keys_of("acme/app").items()}
