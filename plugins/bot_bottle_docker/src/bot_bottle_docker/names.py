@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from bot_bottle_sidecars import layout
 
-PREFIX = "bot-bottle"
-LABEL_SLUG = f"{PREFIX}.slug"
-LABEL_AGENT = f"{PREFIX}.agent"
-LABEL_BACKEND = f"{PREFIX}.backend"
-LABEL_ROLE = f"{PREFIX}.role"
-LABEL_LABEL = f"{PREFIX}.label"
-LABEL_STARTED = f"{PREFIX}.started-at"
-LABEL_HOME = f"{PREFIX}.home"  # which bot-bottle home made it (cleanup stays in its own)
+from bot_bottle_core import labels as keys
+from bot_bottle_core.labels import of_home  # noqa: F401  (used as names.of_home)
+
+PREFIX = keys.PREFIX
+LABEL_SLUG = keys.SLUG
+LABEL_AGENT = keys.AGENT
+LABEL_BACKEND = keys.BACKEND
+LABEL_ROLE = keys.ROLE
+LABEL_LABEL = keys.LABEL
+LABEL_STARTED = keys.STARTED
+LABEL_HOME = keys.HOME
 BACKEND = "docker"
 MINE = f"{LABEL_BACKEND}={BACKEND}"
 
@@ -66,12 +69,3 @@ def labels(
     if home:
         out[LABEL_HOME] = home
     return out
-
-
-def of_home(labels: dict[str, str] | None, home: str | None) -> bool:
-    """Whether ``home`` may clean up a resource with these labels (``None``: any home).
-
-    A resource without a home label predates them: every home may.
-    """
-    theirs = (labels or {}).get(LABEL_HOME)
-    return home is None or theirs is None or theirs == home

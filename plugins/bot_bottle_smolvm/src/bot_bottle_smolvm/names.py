@@ -1,20 +1,23 @@
 """Names and labels of what the smolvm backend makes for a bottle.
 
-The label keys are the docker backend's, with ``bot-bottle.backend=smolvm``:
-one ``machine ls --json`` then tells this backend's machines from a user's own.
+The label keys are every backend's (:mod:`bot_bottle_core.labels`), with
+``bot-bottle.backend=smolvm``: one ``machine ls --json`` then tells this
+backend's machines from a user's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-PREFIX = "bot-bottle"
-LABEL_SLUG = f"{PREFIX}.slug"
-LABEL_AGENT = f"{PREFIX}.agent"
-LABEL_BACKEND = f"{PREFIX}.backend"
-LABEL_LABEL = f"{PREFIX}.label"
-LABEL_STARTED = f"{PREFIX}.started-at"
-LABEL_HOME = f"{PREFIX}.home"
+from bot_bottle_core import labels as keys
+from bot_bottle_core.labels import of_home  # noqa: F401  (used as names.of_home)
+
+LABEL_SLUG = keys.SLUG
+LABEL_AGENT = keys.AGENT
+LABEL_BACKEND = keys.BACKEND
+LABEL_LABEL = keys.LABEL
+LABEL_STARTED = keys.STARTED
+LABEL_HOME = keys.HOME
 BACKEND = "smolvm"
 
 
@@ -35,9 +38,3 @@ def labels(
 
 def is_mine(labels: Mapping[str, str]) -> bool:
     return labels.get(LABEL_BACKEND) == BACKEND
-
-
-def of_home(labels: Mapping[str, str], home: str | None) -> bool:
-    """Whether ``home`` may clean up what carries these labels (``None``: any home)."""
-    theirs = labels.get(LABEL_HOME)
-    return home is None or theirs is None or theirs == home
