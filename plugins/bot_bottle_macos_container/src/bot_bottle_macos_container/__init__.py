@@ -1,0 +1,1 @@
+"""bot-bottle backend for Apple's ``container`` CLI on macOS (each container a lightweight VM)."""
