@@ -25,10 +25,10 @@ nox.options.sessions = ["lint", "tests", "integration"]
 
 ROOT = Path(__file__).resolve().parent
 LINT_PATHS = ["src", "plugins", "sidecars", "tests", "bench", "noxfile.py"]
-PLUGINS = ["docker", "smolvm", "claude", "codex", "gitea"]
+PLUGINS = ["docker", "smolvm", "macos-container", "claude", "codex", "gitea"]
 # Distribution -> its own tests folder (the core's are tests/ itself).
 TEST_DIRS = {
-    **{p: f"plugins/bot_bottle_{p}/tests" for p in PLUGINS},
+    **{p: f"plugins/bot_bottle_{p.replace('-', '_')}/tests" for p in PLUGINS},
     "sidecars": "sidecars/tests",
     # The supervise MCP server: its own environment (the dependency group "supervise"),
     # since the MCP SDK and mitmproxy 11 need different h11 versions.

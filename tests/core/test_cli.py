@@ -173,7 +173,7 @@ def test_unknown_agent(bb):
 def test_unknown_backend(bb):
     r = bb.run("start", "demo", "--dry-run", "--backend", "k8s")
     assert r.code == 1
-    assert "Unknown backend 'k8s'. Installed backends: docker, smolvm." in r.err
+    assert "Unknown backend 'k8s'. Installed backends: docker, macos-container, smolvm." in r.err
 
 
 def test_unavailable_backend_says_why(bb, tmp_path, fake_dist):

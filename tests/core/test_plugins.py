@@ -9,6 +9,7 @@ from bot_bottle_core.plugins import _Candidate
 INSTALLED = {
     ("backend", "docker"),
     ("backend", "smolvm"),
+    ("backend", "macos-container"),
     ("provider", "claude"),
     ("provider", "codex"),
     ("provider", "shell"),
@@ -34,8 +35,8 @@ def test_every_workspace_plugin_loads_from_its_entry_point():
 def test_known_backend_names_is_the_set_of_loaded_backends(monkeypatch):
     monkeypatch.delenv("BOT_BOTTLE_PLUGINS", raising=False)
     monkeypatch.delenv("BOT_BOTTLE_DISABLE_PLUGINS", raising=False)
-    assert known_backend_names() == {"docker", "smolvm"}
-    monkeypatch.setenv("BOT_BOTTLE_DISABLE_PLUGINS", "smolvm")
+    assert known_backend_names() == {"docker", "smolvm", "macos-container"}
+    monkeypatch.setenv("BOT_BOTTLE_DISABLE_PLUGINS", "smolvm,macos-container")
     assert known_backend_names() == {"docker"}
 
 
