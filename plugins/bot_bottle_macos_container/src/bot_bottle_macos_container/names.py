@@ -1,24 +1,26 @@
 """Names and labels of what the macos-container backend creates for a bottle.
 
-The label keys are the docker backend's, so both backends' resources read the
-same (``bot-bottle.slug``, ``bot-bottle.home``, ...); only ``bot-bottle.backend``
-tells them apart. Apple's CLI accepts these keys (lower case, dots and hyphens:
-its ``ResourceLabels.validateLabelKey``) and has no label filter on ``list``,
-so listing and cleanup filter on them here.
+The label keys are every backend's (:mod:`bot_bottle_core.labels`), so all
+backends' resources read the same (``bot-bottle.slug``, ``bot-bottle.home``, ...);
+only ``bot-bottle.backend`` tells them apart. Apple's CLI accepts these keys
+(lower case, dots and hyphens: its ``ResourceLabels.validateLabelKey``) and has no
+label filter on ``list``, so listing and cleanup filter on them here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-PREFIX = "bot-bottle"
-LABEL_SLUG = f"{PREFIX}.slug"
-LABEL_AGENT = f"{PREFIX}.agent"
-LABEL_BACKEND = f"{PREFIX}.backend"
-LABEL_ROLE = f"{PREFIX}.role"
-LABEL_LABEL = f"{PREFIX}.label"
-LABEL_STARTED = f"{PREFIX}.started-at"
-LABEL_HOME = f"{PREFIX}.home"  # which bot-bottle home made it (cleanup stays in its own)
+from bot_bottle_core import labels as keys
+from bot_bottle_core.labels import of_home  # noqa: F401  (used as names.of_home)
+
+LABEL_SLUG = keys.SLUG
+LABEL_AGENT = keys.AGENT
+LABEL_BACKEND = keys.BACKEND
+LABEL_ROLE = keys.ROLE
+LABEL_LABEL = keys.LABEL
+LABEL_STARTED = keys.STARTED
+LABEL_HOME = keys.HOME
 BACKEND = "macos-container"
 
 ROLE_AGENT = "agent"
@@ -46,12 +48,3 @@ def labels(
 
 def is_mine(labels: Mapping[str, str]) -> bool:
     return labels.get(LABEL_BACKEND) == BACKEND
-
-
-def of_home(labels: Mapping[str, str], home: str | None) -> bool:
-    """Whether ``home`` may clean up a resource with these labels (``None``: any home).
-
-    A resource without a home label predates them: every home may.
-    """
-    theirs = labels.get(LABEL_HOME)
-    return home is None or theirs is None or theirs == home
