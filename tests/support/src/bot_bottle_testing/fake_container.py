@@ -62,8 +62,16 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-import attrs
-
+from bot_bottle_testing.fake_container_args import (
+    ALL,
+    CREATE,
+    FORMAT,
+    PROCESS,
+    Opt,
+    Parsed,
+    UsageError,
+    parse,
+)
 from bot_bottle_testing.fake_container_store import (
     Container,
     State,
@@ -83,109 +91,8 @@ _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _FORMATS = ("json", "table", "yaml", "toml")
 
 
-class UsageError(Exception):
-    pass
-
-
 class CliError(Exception):
     """``Error: MESSAGE``, exit 1."""
-
-
-@attrs.frozen
-class Opt:
-    long: str
-    dest: str
-    short: str | None = None
-    kind: str = "value"  # "flag", "value" or "multi"
-    aliases: tuple[str, ...] = ()
-
-
-@attrs.frozen
-class Parsed:
-    values: dict[str, object]
-    positional: list[str]
-
-    def flag(self, dest: str) -> bool:
-        return bool(self.values.get(dest))
-
-    def value(self, dest: str, default: str | None = None) -> str | None:
-        got = self.values.get(dest, default)
-        return got if isinstance(got, str) else default
-
-    def multi(self, dest: str) -> list[str]:
-        got = self.values.get(dest)
-        return list(got) if isinstance(got, list) else []
-
-
-def parse(argv: Sequence[str], opts: Sequence[Opt], *, passthrough_after: int | None) -> Parsed:
-    """Options anywhere before the positional that starts the passthrough (the image of
-    ``run``, the ID of ``exec``); with ``passthrough_after=None`` every word is parsed."""
-    names: dict[str, Opt] = {}
-    for o in opts:
-        for n in (o.long, *o.aliases, *((o.short,) if o.short else ())):
-            names[n] = o
-    values: dict[str, object] = {}
-    positional: list[str] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if passthrough_after is not None and len(positional) >= passthrough_after:
-            positional.extend(argv[i:])
-            break
-        if arg == "--":
-            positional.extend(argv[i + 1 :])
-            break
-        if not arg.startswith("-") or arg == "-":
-            positional.append(arg)
-            i += 1
-            continue
-        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        shorts = [f"-{c}" for c in arg[1:]] if not arg.startswith("--") and len(arg) > 2 else []
-        if shorts and all(names.get(s) and names[s].kind == "flag" for s in shorts):
-            for s in shorts:  # -it
-                values[names[s].dest] = True
-            i += 1
-            continue
-        opt = names.get(name)
-        if opt is None:
-            raise UsageError(f"Unknown option '{name}'")
-        if opt.kind == "flag":
-            values[opt.dest] = True
-            i += 1
-            continue
-        if eq:
-            value = inline
-        elif i + 1 < len(argv):
-            i += 1
-            value = argv[i]
-        else:
-            raise UsageError(f"Missing value for '{opt.long} <{opt.dest}>'")
-        if opt.kind == "multi":
-            existing = values.setdefault(opt.dest, [])
-            assert isinstance(existing, list)
-            existing.append(value)
-        else:
-            values[opt.dest] = value
-        i += 1
-    return Parsed(values, positional)
-
-
-_FORMAT = Opt("--format", "format")
-_ALL = Opt("--all", "all", short="-a", kind="flag")
-_PROCESS = (
-    Opt("--env", "env", short="-e", kind="multi"),
-    Opt("--interactive", "interactive", short="-i", kind="flag"),
-    Opt("--tty", "tty", short="-t", kind="flag"),
-    Opt("--user", "user", short="-u"),
-    Opt("--workdir", "workdir", short="-w", aliases=("--cwd",)),
-    Opt("--detach", "detach", short="-d", kind="flag"),
-)
-_CREATE = (
-    *_PROCESS,
-    Opt("--name", "name"),
-    Opt("--label", "label", short="-l", kind="multi"),
-    Opt("--rm", "rm", kind="flag", aliases=("--remove",)),
-)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -268,7 +175,7 @@ def _system(rest: list[str]) -> int:
     store = _store()
     if sub == "status":
         parsed = parse(
-            words, (_FORMAT, Opt("--prefix", "prefix", short="-p")), passthrough_after=None
+            words, (FORMAT, Opt("--prefix", "prefix", short="-p")), passthrough_after=None
         )
         fmt = _format(parsed)
         with store.locked() as state:
@@ -319,7 +226,7 @@ def _status_body(status: str, *, running: bool) -> dict[str, object]:
 def _list(words: list[str]) -> int:
     parsed = parse(
         words,
-        (_ALL, _FORMAT, Opt("--quiet", "quiet", short="-q", kind="flag")),
+        (ALL, FORMAT, Opt("--quiet", "quiet", short="-q", kind="flag")),
         passthrough_after=None,
     )
     fmt = _format(parsed)
@@ -354,7 +261,7 @@ def _run(words: list[str]) -> int:
 
 
 def _make(words: list[str], *, run: bool) -> int:
-    parsed = parse(words, _CREATE, passthrough_after=1)
+    parsed = parse(words, CREATE, passthrough_after=1)
     if not parsed.positional:
         raise UsageError("Missing expected argument '<image>'")
     if run and not parsed.flag("detach"):
@@ -403,7 +310,7 @@ def _missing(verb: str, cid: str) -> str:
 
 
 def _stop(words: list[str]) -> int:
-    opts = (_ALL, Opt("--signal", "signal", short="-s"), Opt("--time", "time", short="-t"))
+    opts = (ALL, Opt("--signal", "signal", short="-s"), Opt("--time", "time", short="-t"))
     parsed = parse(words, opts, passthrough_after=None)
     errors = []
     with _store().locked() as state:
@@ -424,7 +331,7 @@ def _stop(words: list[str]) -> int:
 
 def _delete(words: list[str]) -> int:
     parsed = parse(
-        words, (_ALL, Opt("--force", "force", short="-f", kind="flag")), passthrough_after=None
+        words, (ALL, Opt("--force", "force", short="-f", kind="flag")), passthrough_after=None
     )
     force = parsed.flag("force")
     errors = []
@@ -451,7 +358,7 @@ def _delete(words: list[str]) -> int:
 
 
 def _exec(words: list[str]) -> int:
-    parsed = parse(words, _PROCESS, passthrough_after=1)
+    parsed = parse(words, PROCESS, passthrough_after=1)
     if not parsed.positional:
         raise UsageError("Missing expected argument '<container-id>'")
     cid, *argv = parsed.positional
