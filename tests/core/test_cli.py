@@ -268,6 +268,17 @@ class Failing(Online):
         raise BotBottleError("its engine refused the list call")
 
 
+# Cannot list what runs, yet offers leftovers: demo-zzzzz is running in fact.
+class Unlisted(Failing):
+    @hookimpl
+    def prepare_cleanup(self, live_slugs, preserved_slugs):
+        return [CleanupItem("unlisted", "box", "box-demo-zzzzz", "demo-zzzzz")]
+
+    @hookimpl
+    def cleanup(self, items, progress):
+        raise AssertionError(f"asked to remove {items}")
+
+
 # Runs demo-xxxxx and demo-zzzzz; demo-yyyyy has its sidecars but no agent yet.
 class Halfway(Online):
     @hookimpl
@@ -294,6 +305,7 @@ online = Online()
 offline = Offline()
 live = Live()
 failing = Failing()
+unlisted = Unlisted()
 halfway = Halfway()
 """
 
@@ -375,6 +387,18 @@ def test_cleanup_reaps_orphan_state_but_not_an_unreachable_backends(bb, tmp_path
     assert r.code == 0, r.err
     assert "offline: skipped, not available (its engine is not installed here)" in r.err
     assert bb.state_entries() == ["demo-bbbbb", "demo-ccccc"]
+
+
+def test_cleanup_leaves_alone_a_backend_that_could_not_list_its_bottles(bb, tmp_path, fake_dist):
+    install_listing_backends(bb, tmp_path, fake_dist, "unlisted", "online")
+    bottle_state(bb, "demo-zzzzz", "unlisted")
+    for args in (("--dry-run",), ("--yes",)):
+        r = bb.run("cleanup", *args)
+        assert r.code == 1, r.err
+        assert "box-demo-zzzzz" not in r.out and "Traceback" not in r.err
+        assert "unlisted: its leftovers are left alone this time" in r.err
+        assert "state directories are left alone" in r.err
+    assert bb.state_entries() == ["demo-zzzzz"]
 
 
 ALIVE = ProcessStamp.current()  # this test process: it outlives every CLI run

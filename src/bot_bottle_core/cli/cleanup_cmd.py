@@ -81,6 +81,16 @@ def cleanup(app: AppContext, yes: bool, dry_run: bool, all_homes: bool) -> None:
                 click.echo(f"warning: {problem}", err=True)
 
     warn(live_found.problems + planned.problems)
+    # A backend whose running bottles could not be listed was told no slug is live:
+    # every one of its bottles would look like a leftover.
+    unlisted = sorted({i.backend for i in planned.results} - set(live_found.answered))
+    for backend in unlisted:
+        warn(
+            [
+                f"{backend}: its leftovers are left alone this time (its running bottles could not be listed)."
+            ]
+        )
+    offered = [i for i in planned.results if i.backend in live_found.answered]
     if live_found.failed:
         # Without every backend's live list an orphan cannot be told apart.
         orphans = []
@@ -101,19 +111,19 @@ def cleanup(app: AppContext, yes: bool, dry_run: bool, all_homes: bool) -> None:
         for s, keys in held.items()
         for k in keys
     ]
-    items = (
-        planned.results
-        + key_items
-        + [CleanupItem(STATE_BACKEND, "state dir", s, s) for s in orphans]
-    )
+    items = offered + key_items + [CleanupItem(STATE_BACKEND, "state dir", s, s) for s in orphans]
     if not items:
         click.echo("Nothing to clean up.")
+        if live_found.failed:
+            sys.exit(1)
         return
     click.echo(f"Cleanup plan ({len(items)} items):")
     for item in items:
         click.echo(f"  [{item.backend}] {item.kind} {item.name}")
     if dry_run:
         click.echo("Dry run: nothing was removed.")
+        if live_found.failed:
+            sys.exit(1)
         return
     if not yes:
         if not sys.stdin.isatty():
@@ -121,7 +131,7 @@ def cleanup(app: AppContext, yes: bool, dry_run: bool, all_homes: bool) -> None:
         if not click.confirm("Remove all of these?", default=False):
             click.echo("Nothing was removed.")
             sys.exit(1)
-    outcome = app.plugins.cleanup(planned.results, progress=echo_err)
+    outcome = app.plugins.cleanup(offered, progress=echo_err)
     failures = [o for o in outcome.results if not o.ok]
     unrevoked = set()
     for slug in held:
@@ -145,5 +155,5 @@ def cleanup(app: AppContext, yes: bool, dry_run: bool, all_homes: bool) -> None:
         + len([s for s in orphans if s not in unrevoked])
     )
     click.echo(f"Removed {removed} of {len(items)} items.")
-    if failures or unrevoked or outcome.failed or planned.failed:
+    if failures or unrevoked or outcome.failed or planned.failed or live_found.failed:
         sys.exit(1)
