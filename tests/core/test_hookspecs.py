@@ -74,3 +74,13 @@ def test_importing_hookimpl_does_not_load_the_models():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_console_script_is_the_function_whatever_was_imported_first():
+    """``bot-bottle`` names a function that no submodule import can shadow."""
+    from importlib.metadata import entry_points
+
+    import bot_bottle_core.cli.main  # noqa: F401  (what shadowed a package-level main)
+
+    (script,) = entry_points(group="console_scripts", name="bot-bottle")
+    assert callable(script.load())
