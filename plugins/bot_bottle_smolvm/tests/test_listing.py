@@ -14,7 +14,7 @@ import pytest
 from bot_bottle_smolvm import listing, names
 from bot_bottle_smolvm.binary import bundled_binary
 from bot_bottle_smolvm.leases import Leases
-from bot_bottle_smolvm.smolvm_cli import Smolvm
+from bot_bottle_smolvm.smolvm_cli import Machine, Smolvm
 from bot_bottle_testing.fake_smolvm import install_fake_smolvm
 
 from bot_bottle_core.plan import CleanupItem
@@ -88,15 +88,15 @@ def test_leftovers_spare_live_kept_foreign_and_other_homes(real: Smolvm, short_d
 
 
 def _crashed_start(root: str) -> None:
-    Leases(Path(root), base_port=44200).allocate("crashed")
+    Leases(Path(root), base_port=44200).allocate("crashed", home="h1")
     os._exit(1)
 
 
 def test_leases_of_crashed_and_finished_starts_are_leftovers(real, short_dir, leases):
-    leases.allocate("starting")  # this process: a start still under way
-    leases.allocate("done")
+    leases.allocate("starting", home="h1")  # this process: a start still under way
+    leases.allocate("done", home="h1")
     leases.bind("done")  # its bottle ran and is gone now (not live)
-    leases.allocate("live")
+    leases.allocate("live", home="h1")
     leases.bind("live")
     ctx = multiprocessing.get_context("fork")
     p = ctx.Process(target=_crashed_start, args=(str(leases.root),))
@@ -108,7 +108,7 @@ def test_leases_of_crashed_and_finished_starts_are_leftovers(real, short_dir, le
 
 def test_cleanup_removes_machines_then_leases_and_says_each(real, short_dir, leases):
     bottle(real, short_dir, "left")
-    leases.allocate("left")
+    leases.allocate("left", home="h1")
     leases.bind("left")
     items = listing.leftovers(real.ls(), leases, frozenset(), frozenset(), None)
     said: list[str] = []
@@ -127,6 +127,8 @@ def test_a_machine_gone_before_cleanup_counts_as_removed(real: Smolvm, leases):
 def test_one_failed_removal_does_not_stop_the_rest(fake: Smolvm, short_dir, leases):
     bottle(fake, short_dir, "a")
     bottle(fake, short_dir, "b")
+    leases.allocate("a", home="h1")
+    leases.bind("a")
     items = listing.leftovers(fake.ls(), leases, frozenset(), frozenset(), None)
     broken = short_dir / "broken"
     broken.write_text(
@@ -135,5 +137,30 @@ def test_one_failed_removal_does_not_stop_the_rest(fake: Smolvm, short_dir, leas
     broken.chmod(0o755)
     flaky = Smolvm(str(broken), fake.state_dir)
     outcomes = listing.remove(flaky, leases, [*items, CleanupItem("smolvm", "x", "y")], print)
-    assert [o.ok for o in outcomes] == [False, False, False]
+    assert [o.ok for o in outcomes] == [False, False, False, False]
     assert "disk full" in (outcomes[0].error or "")
+    # The machine is still there: its ports stay leased, or the next bottle would share them.
+    assert "machine of a is still there" in (outcomes[2].error or "")
+    assert [x.slug for x in leases.held()] == ["a"]
+
+
+@pytest.mark.parametrize("state", ["running", "unreachable", "frozen", "paused", "new-state"])
+def test_a_machine_that_may_still_run_is_a_live_bottle(state):
+    labels = names.labels("x", "claude", label=None, started_at="t", home="h1")
+    assert [b.slug for b in listing.active_bottles([Machine("bb-x", state, labels)])] == ["x"]
+
+
+@pytest.mark.parametrize("state", ["created", "stopped", "failed"])
+def test_a_machine_without_a_vm_is_not_a_live_bottle(state):
+    labels = names.labels("x", "claude", label=None, started_at="t", home="h1")
+    assert listing.active_bottles([Machine("bb-x", state, labels)]) == []
+
+
+def test_leases_of_kept_bottles_and_other_homes_are_not_leftovers(real, leases):
+    for slug, home in (("kept", "h1"), ("theirs", "h2"), ("mine", "h1")):
+        leases.allocate(slug, home=home)
+        leases.bind(slug)
+    items = listing.leftovers(real.ls(), leases, frozenset(), frozenset({"kept"}), "h1")
+    assert [i.slug for i in items] == ["mine"]
+    every_home = listing.leftovers(real.ls(), leases, frozenset(), frozenset({"kept"}), None)
+    assert sorted(i.slug for i in every_home) == ["mine", "theirs"]

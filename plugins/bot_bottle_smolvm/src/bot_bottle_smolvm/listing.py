@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot_bottle_core.errors import BotBottleError
 from bot_bottle_core.hookspecs import Progress
 from bot_bottle_core.plan import ActiveBottle, CleanupItem, CleanupOutcome
 
@@ -16,11 +17,12 @@ KIND_LEASE = "port lease"
 
 
 def active_bottles(machines: Iterable[Machine]) -> list[ActiveBottle]:
-    """One entry per running machine of this backend, sorted by slug."""
+    """One entry per live machine of this backend (running, or up but not answering),
+    sorted by slug."""
     active = []
     for m in machines:
         slug = m.labels.get(names.LABEL_SLUG)
-        if not (names.is_mine(m.labels) and slug and m.running):
+        if not (names.is_mine(m.labels) and slug and m.live):
             continue
         active.append(
             ActiveBottle(
@@ -42,8 +44,8 @@ def leftovers(
     home: str | None,
 ) -> list[CleanupItem]:
     """This backend's machines of ``home`` neither live nor kept for ``resume`` (a
-    machine's disk holds its workspace); port leases of no live bottle whose start is
-    not still under way."""
+    machine's disk holds its workspace); port leases of ``home`` held by no live or kept
+    bottle whose start is not still under way."""
     items = []
     keep = live | preserved
     for m in machines:
@@ -52,7 +54,9 @@ def leftovers(
             items.append(CleanupItem(names.BACKEND, KIND_MACHINE, m.name, slug or None))
     for lease in leases.held():
         # A start under way holds its lease before any machine exists: leave it be.
-        if lease.slug not in live and (lease.starter is None or lease.crashed):
+        if lease.slug in keep or not names.of_home(lease.labels, home):
+            continue
+        if lease.starter is None or lease.crashed:
             items.append(CleanupItem(names.BACKEND, KIND_LEASE, str(lease.slot), lease.slug))
     return items
 
@@ -60,18 +64,26 @@ def leftovers(
 def remove(
     cli: Smolvm, leases: Leases, items: Sequence[CleanupItem], progress: Progress
 ) -> list[CleanupOutcome]:
-    """Machines first (a lease is given back only once its machine is gone)."""
+    """Machines first: a lease is given back only once its machine is gone, so a
+    machine that could not be deleted keeps its ports from the next bottle."""
     outcomes = []
+    undeleted: set[str | None] = set()
     for item in sorted(items, key=lambda i: i.kind != KIND_MACHINE):
         progress(f"removing smolvm {item.kind} {item.name}")
         try:
             if item.kind == KIND_MACHINE:
-                cli.delete(item.name)  # already gone counts as removed
-            elif item.kind == KIND_LEASE and item.slug is not None:
-                leases.release(item.slug)
+                try:
+                    cli.delete(item.name)  # already gone counts as removed
+                except BotBottleError:
+                    undeleted.add(item.slug)
+                    raise
+            elif item.kind == KIND_LEASE and item.slug is not None and item.name.isdigit():
+                if item.slug in undeleted:
+                    raise SmolvmError(f"kept: the machine of {item.slug} is still there")
+                leases.release_leftover(int(item.name), item.slug)
             else:
-                raise SmolvmError(f"unknown kind of leftover: {item.kind}")
-        except SmolvmError as exc:
+                raise SmolvmError(f"unknown kind of leftover: {item.kind} {item.name}")
+        except BotBottleError as exc:
             outcomes.append(CleanupOutcome(item, False, str(exc)))
             continue
         outcomes.append(CleanupOutcome(item, True))

@@ -28,6 +28,8 @@ def machine(slug: str) -> str:
 def labels(
     slug: str, agent: str, *, label: str | None, started_at: str, home: str | None
 ) -> dict[str, str]:
+    """``home``: the bot-bottle home's id; ``None`` only where the home has none, and
+    then every home's cleanup may take the machine."""
     out = {LABEL_SLUG: slug, LABEL_AGENT: agent, LABEL_BACKEND: BACKEND, LABEL_STARTED: started_at}
     if label:
         out[LABEL_LABEL] = label

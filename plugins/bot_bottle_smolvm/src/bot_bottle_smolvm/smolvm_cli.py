@@ -27,6 +27,8 @@ STATE_DIR_ENV = "BOT_BOTTLE_SMOLVM_STATE_DIR"
 EXEC_KILLED = 137
 EXEC_TIMED_OUT = 124
 NOT_FOUND = "NOT_FOUND"
+# States in which a machine has no VM running (any other, known or not, may have one).
+DOWN_STATES = frozenset({"created", "stopped", "failed"})
 
 
 class SmolvmError(BotBottleError):
@@ -56,6 +58,12 @@ class Machine:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def live(self) -> bool:
+        """Whether its VM may still run: every state but the ones with no VM process.
+        An unreachable, paused or frozen machine is a live bottle, never a leftover."""
+        return self.state not in DOWN_STATES
 
 
 def machine_from_json(row: Any) -> Machine:
