@@ -40,7 +40,7 @@ def test_list_entries_keep_what_is_read_and_ignore_every_other_key():
         image="agent:1",
         started_at="2026-08-07T10:00:00Z",
     )
-    assert c.running
+    assert c.live
 
 
 def test_the_escaped_slashes_of_swift_json_parse():
@@ -48,7 +48,7 @@ def test_the_escaped_slashes_of_swift_json_parse():
         '[{"configuration":{"id":"x","image":{"reference":"reg.io\\/a\\/b:1"}},'
         '"id":"x","status":{"state":"stopped"}}]'
     )
-    assert c.image == "reg.io/a/b:1" and not c.running and c.labels == {}
+    assert c.image == "reg.io/a/b:1" and not c.live and c.labels == {}
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_list_running_or_all(cli: ContainerCli, container):
     assert [c.id for c in cli.containers(include_stopped=False)] == ["up"]
     every = {c.id: c for c in cli.containers(include_stopped=True)}
     assert set(every) == {"up", "down"}
-    assert every["up"].labels == {"k": "v"} and every["up"].running
+    assert every["up"].labels == {"k": "v"} and every["up"].live
     assert every["down"].state == "stopped"
 
 
@@ -130,3 +130,16 @@ def test_exec_argv_runs_in_the_container_and_passes_the_exit_code(cli, container
     )
     assert missing.returncode == 1
     assert missing.stderr.strip() == "Error: get failed: container gone not found"
+
+
+def test_only_the_container_asked_for_being_missing_counts_as_gone(tmp_path: Path):
+    """Another "not found" in a failed delete (an image, a network, another container) is a
+    failure, not an already-removed container."""
+    cli_path = tmp_path / "container"
+    cli_path.write_text(
+        '#!/bin/sh\necho \'Error: internalError: "failed to delete container" (cause:'
+        ' "notFound: \\"network default not found\\"")\' >&2\nexit 1\n'
+    )
+    cli_path.chmod(0o755)
+    with pytest.raises(ContainerCliError, match="network default not found"):
+        ContainerCli(str(cli_path)).delete("bb-x-agent")

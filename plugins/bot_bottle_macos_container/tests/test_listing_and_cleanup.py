@@ -144,3 +144,11 @@ def test_the_core_s_broadcast_skips_it_off_macos(make):
     offered = plugins.prepare_cleanup(frozenset(), home_id=HOME)
     assert offered.results == [] and offered.skipped == ["macos-container"]
     assert "runs on macOS only" in offered.problems[0]
+
+
+def test_a_container_in_an_unknown_state_may_run_and_is_never_a_leftover(
+    make, container, fake_state: Path
+):
+    agent = make("odd-1", names.ROLE_AGENT)
+    set_container_state(fake_state, agent, "unknown")  # the service lost track of it
+    assert [b.slug for b in plugin.enumerate_active()] == ["odd-1"]

@@ -44,8 +44,9 @@ No macOS host was at hand: none of it is observed, all of it is read.
   error`` followed by ``Ensure container system service has been started with
   `container system start`.``, exit 1.
 
-"Not found" is therefore recognised by ``not found`` on stderr of a failed
-delete or stop, and counts as already gone.
+"Not found" is therefore recognised by the exact ``container with ID ID not
+found`` of the container asked for, and counts as already gone; another "not
+found" (an image, a network) is a failure.
 """
 
 from __future__ import annotations
@@ -69,7 +70,6 @@ from .records import (
 BINARY = "container"
 START_HINT = "start them with `container system start`"
 TIMEOUT_S = 120.0  # a forced delete stops the container first (SIGKILL after 5 s)
-_NOT_FOUND = "not found"
 _SERVICE_DOWN = ("XPC connection error", "container system start")
 
 
@@ -133,7 +133,7 @@ class ContainerCli:
         result = self._run(args)
         if result.code == 0:
             return True
-        if _NOT_FOUND in result.stderr:
+        if f'notFound: "container with ID {args[-1]} not found"' in result.stderr:
             return False
         raise self._failure(args, result)
 

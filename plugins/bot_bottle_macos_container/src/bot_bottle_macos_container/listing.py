@@ -11,11 +11,11 @@ from .records import Container
 
 
 def active_bottles(containers: Iterable[Container]) -> list[ActiveBottle]:
-    """One entry per slug that has a running agent container of this backend, by slug."""
+    """One entry per slug that has a live agent container of this backend, by slug."""
     by_slug: dict[str, list[Container]] = {}
     for c in containers:
         slug = c.labels.get(names.LABEL_SLUG)
-        if c.running and names.is_mine(c.labels) and slug:
+        if c.live and names.is_mine(c.labels) and slug:
             by_slug.setdefault(slug, []).append(c)
     active = []
     for slug, group in sorted(by_slug.items()):

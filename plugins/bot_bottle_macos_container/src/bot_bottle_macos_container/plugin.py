@@ -31,7 +31,9 @@ def is_available() -> Availability:
 
 @hookimpl
 def enumerate_active() -> list[ActiveBottle]:
-    return listing.active_bottles(_cli().containers(include_stopped=False))
+    # --all: without it the CLI lists only "running", and a container in state
+    # "unknown" may run too.
+    return listing.active_bottles(_cli().containers(include_stopped=True))
 
 
 @hookimpl

@@ -36,8 +36,10 @@ class Container:
     started_at: str | None = None
 
     @property
-    def running(self) -> bool:
-        return self.state == RUNNING
+    def live(self) -> bool:
+        """Running, or in a state the services could not tell (``unknown``, or one this
+        code does not know): such a container may run, so it is never a leftover."""
+        return self.state not in (STOPPED, STOPPING)
 
 
 @attrs.frozen
