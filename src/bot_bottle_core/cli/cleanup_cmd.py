@@ -85,11 +85,8 @@ def cleanup(app: AppContext, yes: bool, dry_run: bool, all_homes: bool) -> None:
     # every one of its bottles would look like a leftover.
     unlisted = sorted({i.backend for i in planned.results} - set(live_found.answered))
     for backend in unlisted:
-        warn(
-            [
-                f"{backend}: its leftovers are left alone this time (its running bottles could not be listed)."
-            ]
-        )
+        why = "its running bottles could not be listed"
+        warn([f"{backend}: its leftovers are left alone this time ({why})."])
     offered = [i for i in planned.results if i.backend in live_found.answered]
     if live_found.failed:
         # Without every backend's live list an orphan cannot be told apart.
