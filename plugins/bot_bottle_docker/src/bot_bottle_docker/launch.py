@@ -96,7 +96,7 @@ def agent_env(request: PrepareRequest) -> dict[str, str]:
     return env
 
 
-def _wait_ready(
+def wait_ready(
     container: Container, progress: Progress, then: str = "true", *, git_gate: bool = False
 ) -> str:
     """Poll (with backoff) until egress says it is ready, or fail with its logs.
@@ -389,7 +389,7 @@ def launch(
         volume = _workspace_volume(client, request, undo)
         progress("starting sidecars")
         bundle = _sidecars(client, request, sidecars_image, nets, opts, undo)
-        probed = _wait_ready(
+        probed = wait_ready(
             bundle, progress, then=ipv6.PROBE, git_gate=bool(request.bottle.git.repos)
         )
         progress(f"starting agent ({plan.runtime})")
