@@ -22,7 +22,7 @@ from bot_bottle_core.plan import (
     ProvisionStep,
 )
 
-from . import binary, listing, names
+from . import binary, bundles_on_docker, listing, names
 from .leases import Leases
 from .smolvm_cli import Smolvm
 
@@ -93,14 +93,21 @@ def attach_argv(slug: str, argv: Sequence[str], tty: bool) -> list[str]:
 
 @hookimpl
 def enumerate_active() -> list[ActiveBottle]:
-    return listing.active_bottles(cli().ls())
+    return listing.active_bottles(cli().ls(), bundles_on_docker.running_bundle_slugs())
 
 
 @hookimpl
 def prepare_cleanup(
     live_slugs: frozenset[str], preserved_slugs: frozenset[str], home_id: str | None
 ) -> list[CleanupItem]:
-    return listing.leftovers(cli().ls(), Leases(), live_slugs, preserved_slugs, home_id)
+    return listing.leftovers(
+        cli().ls(),
+        Leases(),
+        live_slugs,
+        preserved_slugs,
+        home_id,
+        bundles_on_docker.resources(),
+    )
 
 
 @hookimpl
