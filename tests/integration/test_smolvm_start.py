@@ -97,3 +97,26 @@ def test_a_start_on_a_vm_that_boots_stops_before_handing_over_and_leaves_nothing
     assert docker_client.containers.list(all=True, filters=mine) == []
     assert docker_client.networks.list(filters=mine) == []
     assert (set(os.listdir(state)) if state.exists() else set()) == before
+
+
+def test_a_dry_run_plans_on_smolvm_and_makes_nothing(bottle_env, docker_client, smolvm_dir):
+    leases = Leases(smolvm_dir / "leases")
+    state = bottle_env.home / "state"
+    before = set(os.listdir(state)) if state.exists() else set()
+    saved = dict(bottle_env.env)
+    bottle_env.env.update(
+        BOT_BOTTLE_SMOLVM_STATE_DIR=str(smolvm_dir / "state"),
+        BOT_BOTTLE_SMOLVM_LEASES=str(leases.root),
+    )
+    try:
+        r = bottle_env.run("start", "probe", "--backend", "smolvm", "--dry-run")
+    finally:
+        bottle_env.env.clear()
+        bottle_env.env.update(saved)
+    assert r.returncode == 0, r.stderr
+    plan = r.stdout + r.stderr
+    assert "backend     smolvm" in plan and "runtime     microVM" in plan, plan
+    assert "smolvm CLI" in plan
+    assert not leases.root.exists() or leases.held() == []
+    assert not (smolvm_dir / "state").exists()
+    assert (set(os.listdir(state)) if state.exists() else set()) == before
